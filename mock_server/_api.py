@@ -1,0 +1,204 @@
+"""Handlers of the REST endpoints: token, session, credits, state, uploads, and the files they point at."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+import typing
+import urllib.parse
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from nemo_contract._protocol import (
+    ACCEPTED_FORMATS_TEXT,
+    MAX_UPLOAD_BYTES,
+    PATHS,
+    Code,
+    FileType,
+    Header,
+    file_type_for,
+)
+
+from ._clock import iso8601
+from ._emulator import emulator_of
+from ._envelope import ok
+from ._errors import ProtocolError
+from ._store import Account, Session, Token
+from ._validation import validate_body
+
+__all__ = ["credits", "file_info", "issue_token", "new_session", "read_json", "serve_upload", "state", "upload"]
+
+#: What a URL upload is said to be: the real service downloads it later; the emulator does not fetch anything.
+_URL_DEFAULTS: dict[FileType, tuple[float | None, int | None, int | None, float | None]] = {
+    FileType.VIDEO: (10.0, 1920, 1080, 30.0),
+    FileType.IMAGE: (None, 1920, 1080, None),
+    FileType.AUDIO: (30.0, None, None, None),
+}
+
+
+async def read_json(request: Request, path: str) -> typing.Any:
+    """The request's JSON body, checked against the spec's schema for ``path``; 400 names the problem."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError(Code.BAD_REQUEST, "request body is not valid JSON") from None
+    validate_body(body, path, request.method)
+    return body
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def issue_token(request: Request) -> Response:
+    emulator = emulator_of(request)
+    client_id = request.headers.get(Header.CLIENT_ID.value, "")
+    if not 1 <= len(client_id) <= 64:
+        raise ProtocolError(Code.BAD_REQUEST, "missing X-Client-Id header" if not client_id else "X-Client-Id too long")
+    store, config, now = emulator.store, emulator.config, emulator.clock.now()
+    token = store.client_tokens.get(client_id)
+    if token is None or now >= token.expires_at:
+        ip = request.client.host if request.client else "-"
+        if config.token_limit_per_ip is not None:
+            recent = [t for t in store.issued_by_ip.get(ip, []) if now - t < config.token_limit_window]
+            if len(recent) >= config.token_limit_per_ip:
+                retry = max(1, int(recent[0] + config.token_limit_window - now))
+                raise ProtocolError(Code.RATE_LIMITED, headers={Header.RETRY_AFTER.value: str(retry)})
+            store.issued_by_ip[ip] = [*recent, now]
+        # After expiry the same client id gets a new token for the same anonymous user (credits kept).
+        user_id = token.user_id if token is not None else store.ids.user_id()
+        if user_id not in store.accounts:
+            store.accounts[user_id] = Account(user_id, config.initial_credits, export_allowed=config.export_allowed)
+        token = Token(store.ids.token(), user_id, client_id, now, now + config.token_lifetime)
+        store.tokens[token.value] = store.client_tokens[client_id] = token
+    account = store.accounts[token.user_id]
+    return ok(
+        {
+            "token": token.value,
+            "user_id": token.user_id,
+            "expires_at": iso8601(token.expires_at),
+            "credits": account.available,
+        }
+    )
+
+
+async def new_session(request: Request) -> Response:
+    emulator = emulator_of(request)
+    token, _ = emulator.authenticate(request)
+    emulator.own_user(token, request.path_params["user"])
+    body = await read_json(request, PATHS.create_session)
+    store = emulator.store
+    session = Session(
+        session_id=store.ids.session_id(),
+        task_id=store.ids.task_id(),
+        task_name=body["task_name"],
+        language=body.get("language"),
+        user_id=token.user_id,
+    )
+    store.sessions[session.session_id] = session
+    return ok({"task_id": session.task_id, "session_id": session.session_id, "user_id": token.user_id})
+
+
+async def credits(request: Request) -> Response:
+    _, account = emulator_of(request).authenticate(request)
+    return ok(account.to_dict())
+
+
+def _own_session(request: Request) -> Session:
+    emulator = emulator_of(request)
+    token, _ = emulator.authenticate(request)
+    emulator.own_user(token, request.path_params["user"])
+    return emulator.session_of(token, request.path_params["session_id"])
+
+
+async def state(request: Request) -> Response:
+    session = _own_session(request)
+    return ok(
+        {
+            "session_id": session.session_id,
+            "task_id": session.task_id,
+            "task_name": session.task_name,
+            "state": session.state,
+        }
+    )
+
+
+def file_info(
+    filename: str,
+    file_type: FileType,
+    cdn_url: str,
+    meta: tuple[float | None, int | None, int | None, float | None],
+    digest: str,
+) -> dict[str, typing.Any]:
+    duration, width, height, fps = meta
+    return {
+        "filename": filename,
+        "file_type": file_type.value,
+        "cdn_url": cdn_url,
+        "duration": None if duration is None else round(duration, 3),
+        "width": width,
+        "height": height,
+        "fps": None if fps is None else round(fps, 3),
+        "hash": digest,
+    }
+
+
+async def upload(request: Request) -> Response:
+    session = _own_session(request)
+    emulator = emulator_of(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        files = await _url_upload(request)
+    elif content_type == "multipart/form-data":
+        files = await _multipart_upload(request)
+    else:
+        raise ProtocolError(Code.BAD_REQUEST, "upload as multipart/form-data (field 'files') or JSON {\"urls\": [...]}")
+    session.state["video_infos"] = [*session.state["video_infos"], *files]
+    del emulator  # the session object is the emulator's own; nothing else to record
+    return ok({"files": files, "session_state_applied": True})
+
+
+async def _url_upload(request: Request) -> list[dict[str, typing.Any]]:
+    body = await read_json(request, PATHS.upload)
+    store = emulator_of(request).store
+    files = []
+    for url in body["urls"]:
+        name = pathlib.PurePosixPath(urllib.parse.urlsplit(url).path).name or "upload"
+        file_type = file_type_for(name)
+        if file_type is None:
+            raise ProtocolError(
+                Code.UNSUPPORTED_FILE_TYPE, f"unsupported file type: {name}; accepted: {ACCEPTED_FORMATS_TEXT}"
+            )
+        file_id = store.ids.file_id()
+        cdn_url = f"https://static1.nemovideo.ai/uploads/{file_id}/{urllib.parse.quote(name)}"
+        digest = hashlib.sha256(url.encode()).hexdigest()
+        files.append(file_info(name, file_type, cdn_url, _URL_DEFAULTS[file_type], digest))
+    return files
+
+
+async def _multipart_upload(request: Request) -> list[dict[str, typing.Any]]:
+    from ._media import probe
+    from ._uploads import receive_multipart
+
+    emulator = emulator_of(request)
+    stored = await receive_multipart(request, emulator.data_dir / "uploads", max_bytes=MAX_UPLOAD_BYTES)
+    files = []
+    for item in stored:
+        info = await anyio.to_thread.run_sync(probe, item.path)
+        file_id = emulator.store.ids.file_id()
+        emulator.store.uploads[file_id] = (str(item.path), item.filename)
+        cdn_url = f"{base_url(request)}/cdn/uploads/{file_id}/{urllib.parse.quote(item.filename)}"
+        meta = (info.duration, info.width, info.height, info.fps)
+        files.append(file_info(item.filename, item.file_type, cdn_url, meta, item.sha256))
+    return files
+
+
+async def serve_upload(request: Request) -> Response:
+    found = emulator_of(request).store.uploads.get(request.path_params["file_id"])
+    if found is None or found[1] != request.path_params["filename"]:
+        raise ProtocolError(Code.NOT_FOUND, "no such file")
+    return FileResponse(found[0], filename=found[1])

@@ -1,0 +1,102 @@
+"""The emulator as an ASGI application."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import pathlib
+import typing
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from nemo_contract._protocol import PATHS, Code
+
+from . import _admin, _api, _renders, _sse
+from ._clock import VirtualClock
+from ._config import Config
+from ._emulator import Emulator, emulator_of
+from ._envelope import error_response, json_response
+from ._errors import ProtocolError
+from ._middleware import EmulatorMiddleware
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("nemo_mock")
+
+
+def _routes() -> list[Route]:
+    api = [
+        (PATHS.anonymous_token, _api.issue_token, ["POST"]),
+        (PATHS.create_session, _api.new_session, ["POST"]),
+        (PATHS.run_sse, _sse.run_sse, ["POST"]),
+        (PATHS.upload, _api.upload, ["POST"]),
+        (PATHS.credits, _api.credits, ["GET"]),
+        (PATHS.state, _api.state, ["GET"]),
+        (PATHS.render_start, _renders.start_render, ["POST"]),
+        (PATHS.render_poll, _renders.poll_render, ["GET"]),
+        (PATHS.render_cancel, _renders.cancel_render, ["POST"]),
+        (PATHS.render_download, _renders.download_render, ["GET"]),
+        ("/render-result/{name}", _renders.serve_result, ["GET"]),
+        ("/cdn/uploads/{file_id}/{filename}", _api.serve_upload, ["GET"]),
+    ]
+    return [Route(path, endpoint, methods=methods) for path, endpoint, methods in [*api, *_admin.ROUTES]]
+
+
+async def _protocol_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProtocolError)
+    return error_response(exc, emulator_of(request).config.status_mode)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}.get(exc.status_code, Code.BAD_REQUEST)
+    message = "no such endpoint" if code is Code.NOT_FOUND else None
+    error = ProtocolError(code, message, headers=exc.headers)
+    return error_response(error, emulator_of(request).config.status_mode)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # A bug of ours: still an envelope, never a traceback on the wire.
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return json_response({"code": 500, "message": "internal error in the emulator", "data": None}, status=500)
+
+
+def create_app(
+    *,
+    seed: int = 0,
+    time_scale: float = 1.0,
+    config: Config | typing.Mapping[str, typing.Any] | None = None,
+    clock: VirtualClock | None = None,
+    clock_start: float | None = None,
+    data_dir: pathlib.Path | None = None,
+) -> Starlette:
+    """A new emulator. ``app.state.emulator`` gives tests the clock, the store and the journal directly."""
+    if config is not None and not isinstance(config, Config):
+        config = Config().merged(config)
+    emulator = Emulator(
+        seed=seed,
+        config=config,
+        clock=clock or VirtualClock(time_scale=time_scale, start=clock_start),
+        data_dir=data_dir,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> typing.AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            emulator.close()
+
+    app = Starlette(
+        routes=_routes(),
+        middleware=[Middleware(EmulatorMiddleware, emulator=emulator)],
+        exception_handlers={ProtocolError: _protocol_error, HTTPException: _http_error, Exception: _unexpected},
+        lifespan=lifespan,
+    )
+    app.state.emulator = emulator
+    return app

@@ -1,0 +1,95 @@
+"""``nemo-mock``: run the emulator.
+
+    nemo-mock serve [--host 127.0.0.1] [--port 8000] [--seed 0] [--time-scale 1.0] [--config FILE] [--data-dir DIR]
+
+It prints its base URL once it listens. Ctrl-C or SIGTERM ends open streams and exits 0. A bad flag or config
+file gets one line on standard error and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import pathlib
+import signal
+import socket
+import sys
+import typing
+
+__all__ = ["main"]
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be a finite number >= 0 (0 freezes the clock)")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0-65535): {text!r}")
+    return int(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nemo-mock", description="Emulator of the NemoVideo agent API.")
+    parser.add_argument("--version", action="version", version="nemo-mock 0.1.0")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="serve the emulator over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument("--seed", type=int, default=0, help="seed of every id and random draw (default 0)")
+    serve.add_argument(
+        "--time-scale", type=_time_scale, default=1.0, help="virtual seconds per real second (default 1; 0 freezes)"
+    )
+    serve.add_argument("--config", type=pathlib.Path, help="YAML or JSON file of knobs and fault rules")
+    serve.add_argument("--data-dir", type=pathlib.Path, help="where uploads and renders are kept (default: a temp dir)")
+    serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    return parser
+
+
+def main(argv: typing.Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    import uvicorn
+
+    from ._app import create_app
+    from ._config import ConfigError, load_config_file
+
+    try:
+        config = load_config_file(args.config) if args.config else None
+    except ConfigError as exc:
+        print(f"nemo-mock: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(seed=args.seed, time_scale=args.time_scale, config=config, data_dir=args.data_dir)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                host, port = self.servers[0].sockets[0].getsockname()[:2]
+                shown = f"[{host}]" if ":" in host else host
+                print(f"nemo-mock: serving http://{shown}:{port} (seed {args.seed}, time scale {args.time_scale:g})")
+                sys.stdout.flush()
+
+    server = Server(
+        uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            lifespan="on",
+        )
+    )
+    # uvicorn re-raises a caught SIGTERM once it has shut down; with this handler in place that ends in exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        return 0
+    return 0 if server.started else 1

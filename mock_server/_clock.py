@@ -1,0 +1,101 @@
+"""The emulator's virtual clock.
+
+Every timed thing in the emulator (token expiry, turn durations, heartbeats, renders, rate-limit windows) reads
+this clock, never the wall clock. Virtual time runs at ``time_scale`` virtual seconds per real second (0 freezes
+it) and jumps forward on :meth:`VirtualClock.advance`; a coroutine waiting on virtual time wakes at once when a
+jump reaches its deadline.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import time
+import typing
+
+import anyio
+
+__all__ = ["VirtualClock", "iso8601"]
+
+
+def iso8601(epoch: float) -> str:
+    """UTC time as the documents write it: ``2026-03-18T00:00:00Z``."""
+    moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class VirtualClock:
+    """Virtual epoch seconds that run at ``time_scale`` x real time plus every manual advance."""
+
+    def __init__(self, *, time_scale: float = 1.0, start: float | None = None) -> None:
+        if not math.isfinite(time_scale) or time_scale < 0:
+            raise ValueError(f"time scale must be a finite number >= 0, not {time_scale!r}")
+        self.time_scale = time_scale
+        self._start_virtual = time.time() if start is None else float(start)
+        self._start_real = time.monotonic()
+        self._offset = 0.0
+        # Replaced on every advance, so sleepers re-check their deadline against the new time.
+        self._advanced = anyio.Event()
+        self._deadlines: dict[int, float] = {}  # what each current sleeper waits for
+        self._sleepers = 0
+
+    def now(self) -> float:
+        """The current virtual time, in epoch seconds."""
+        elapsed = (time.monotonic() - self._start_real) * self.time_scale
+        return self._start_virtual + elapsed + self._offset
+
+    def advance(self, seconds: float) -> float:
+        """Jump virtual time forward; returns the new time and wakes every sleeper whose deadline passed."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"the clock only moves forward: {seconds!r} is not a number of seconds >= 0")
+        self._offset += seconds
+        self.wake()
+        return self.now()
+
+    def next_deadline(self) -> float | None:
+        """The earliest virtual time a sleeper waits for, or None when nothing is waiting."""
+        return min(self._deadlines.values(), default=None)
+
+    def advance_to_next(self) -> float | None:
+        """Jump exactly to the earliest pending deadline (a discrete-event step); None when nothing waits."""
+        deadline = self.next_deadline()
+        if deadline is None:
+            return None
+        return self.advance(max(0.0, deadline - self.now()))
+
+    def wake(self) -> None:
+        """Wake every sleeper to re-check its deadline (and its stop condition) without moving time."""
+        woken, self._advanced = self._advanced, anyio.Event()
+        woken.set()
+
+    def reset(self, *, start: float | None = None) -> None:
+        """Back to the clock's start (or a new one); the emulator's reset calls this."""
+        self._start_virtual = time.time() if start is None else float(start)
+        self._start_real = time.monotonic()
+        self._offset = 0.0
+        self.advance(0)
+
+    async def sleep_until(self, deadline: float, *, stop: typing.Callable[[], bool] | None = None) -> bool:
+        """Wait until virtual time reaches ``deadline`` (a real wait of the remainder / time_scale).
+
+        Returns False, early, once ``stop()`` is true when the sleeper is woken (see :meth:`wake`).
+        """
+        self._sleepers += 1
+        ticket = self._sleepers
+        self._deadlines[ticket] = deadline
+        try:
+            while True:
+                if stop is not None and stop():
+                    return False
+                remaining = deadline - self.now()
+                if remaining <= 0:
+                    return True
+                advanced = self._advanced
+                real_wait = remaining / self.time_scale if self.time_scale > 0 else math.inf
+                with anyio.move_on_after(real_wait):
+                    await advanced.wait()
+        finally:
+            del self._deadlines[ticket]
+
+    async def sleep(self, seconds: float) -> None:
+        await self.sleep_until(self.now() + seconds)

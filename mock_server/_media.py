@@ -1,0 +1,222 @@
+"""Real media for the emulator: read what an uploaded file says about itself, and write render outputs.
+
+``probe`` reads container and stream headers only (FFmpeg's stream-info pass may look at a few packets) and
+never raises: anything it cannot read comes back as unknown. ``render_mp4`` writes a genuine H.264 MP4 of a
+still picture quickly enough to do on request: one closed GOP is encoded once (and cached), then the file is
+built by muxing copies of those packets with shifted timestamps, so a 30-minute file costs no encoding.
+``av`` is imported inside the functions that use it, to keep the package's import time low.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import uuid
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.stream import Stream
+
+__all__ = ["MediaInfo", "probe", "render_mp4"]
+
+#: Demuxers that hold one still picture; their "duration" is a placeholder, not a property of the file.
+_IMAGE_FORMATS = frozenset({"image2", "gif", "apng", "webp"})
+
+_MIN_SIDE, _MAX_SIDE = 16, 4096
+_MIN_DURATION_MS, _MAX_DURATION_MS = 100, 30 * 60 * 1000
+_MIN_FPS, _MAX_FPS = 1, 120
+#: Frames per encoded GOP at most: a keyframe about every second, without the first render of a large
+#: high-frame-rate picture encoding hundreds of frames.
+_MAX_GOP_FRAMES = 30
+#: Timestamps are counted in 1/(fps * _TICKS) seconds, so the last frame can be cut to land the duration
+#: on the exact millisecond while every other frame lasts exactly _TICKS ticks.
+_TICKS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What a media file says about itself; None wherever it does not say (or could not be read)."""
+
+    duration: float | None
+    width: int | None
+    height: int | None
+    fps: float | None
+
+
+_UNKNOWN = MediaInfo(None, None, None, None)
+
+
+def probe(path: Path) -> MediaInfo:
+    """Duration (s), width, height and fps of the media file at ``path``; all None when it is not readable media.
+
+    Images have no duration or fps, audio has no width, height or fps. Only headers and stream info are read.
+    """
+    import av
+
+    try:
+        with av.open(str(path), "r") as container:
+            return _describe(container)
+    except Exception:  # any failure to open or read the file just means "not media we understand"
+        return _UNKNOWN
+
+
+def _describe(container: InputContainer) -> MediaInfo:
+    from av.stream import Disposition
+
+    # An MP3's cover art is a video stream too; it says nothing about the picture of the media.
+    videos = [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
+    audios = list(container.streams.audio)
+    video = next((s for s in videos if s.codec_context.width > 0 and s.codec_context.height > 0), None)
+    if video is None and not audios:
+        return _UNKNOWN
+
+    width = video.codec_context.width if video is not None else None
+    height = video.codec_context.height if video is not None else None
+    if video is not None and _is_still(container):
+        return MediaInfo(None, width, height, None)
+
+    duration = _seconds(container.duration, Fraction(1, 1_000_000))
+    if duration is None:
+        # Some demuxers only know per-stream durations.
+        candidates = [_seconds(s.duration, s.time_base) for s in (*videos, *audios)]
+        duration = max((d for d in candidates if d is not None), default=None)
+    fps = _rate(video) if video is not None else None
+    if video is None and duration is None:
+        return _UNKNOWN
+    return MediaInfo(duration, width, height, fps)
+
+
+def _is_still(container: InputContainer) -> bool:
+    name = container.format.name
+    return name.endswith("_pipe") or bool(_IMAGE_FORMATS.intersection(name.split(",")))
+
+
+def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
+    if value is None or time_base is None or value <= 0:
+        return None
+    seconds = float(value * time_base)
+    return round(seconds, 3) if math.isfinite(seconds) else None
+
+
+def _rate(stream: Stream) -> float | None:
+    for rate in (getattr(stream, "average_rate", None), getattr(stream, "guessed_rate", None)):
+        if rate:
+            value = float(rate)
+            if math.isfinite(value) and 0 < value <= 1000:
+                return round(value, 3)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------- rendering
+
+
+def render_mp4(
+    path: Path,
+    *,
+    width: int,
+    height: int,
+    duration_ms: int,
+    fps: int = 30,
+    color: tuple[int, int, int] = (24, 24, 32),
+) -> int:
+    """Write an H.264 (yuv420p) MP4 of a still ``color`` picture at ``path`` and return its size in bytes.
+
+    The file appears atomically (written beside ``path``, then renamed). Its duration is ``duration_ms`` to
+    the millisecond; the moov box is at the front so players can start from a partial (Range) download.
+    """
+    _check_render_args(width, height, duration_ms, fps, color)
+    import av
+
+    # Normalised to a plain tuple: it is a cache key, and a caller may have passed a list.
+    gop = _encoded_gop(width, height, fps, (int(color[0]), int(color[1]), int(color[2])))
+    time_base = Fraction(1, fps * _TICKS)
+    end = duration_ms * fps  # in ticks: duration_ms / 1000 s * (fps * _TICKS) ticks/s
+    frame_count = -(-end // _TICKS)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        with av.open(str(temp), "w", format="mp4", container_options={"movflags": "+faststart"}) as out:
+            stream = out.add_mux_stream("h264", rate=fps, width=width, height=height, time_base=time_base)
+            for index in range(frame_count):
+                # A trailing partial GOP is just its first frames: P-frames only refer backwards.
+                data, keyframe = gop[index % len(gop)]
+                packet = av.Packet(data)
+                packet.stream = stream
+                packet.time_base = time_base
+                packet.pts = packet.dts = index * _TICKS
+                packet.duration = min(_TICKS, end - index * _TICKS)
+                packet.is_keyframe = keyframe
+                out.mux_one(packet)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path.stat().st_size
+
+
+def _check_render_args(width: int, height: int, duration_ms: int, fps: int, color: tuple[int, int, int]) -> None:
+    for name, side in (("width", width), ("height", height)):
+        if not isinstance(side, int) or not _MIN_SIDE <= side <= _MAX_SIDE or side % 2:
+            raise ValueError(f"{name} must be an even number of pixels from {_MIN_SIDE} to {_MAX_SIDE}, not {side!r}.")
+    if not isinstance(duration_ms, int) or not _MIN_DURATION_MS <= duration_ms <= _MAX_DURATION_MS:
+        raise ValueError(
+            f"duration_ms must be from {_MIN_DURATION_MS} to {_MAX_DURATION_MS} (30 minutes), not {duration_ms!r}."
+        )
+    if not isinstance(fps, int) or not _MIN_FPS <= fps <= _MAX_FPS:
+        raise ValueError(f"fps must be a whole number from {_MIN_FPS} to {_MAX_FPS}, not {fps!r}.")
+    if not isinstance(color, tuple | list) or len(color) != 3 or not all(_is_byte(c) for c in color):
+        raise ValueError(f"color must be three integers from 0 to 255 (red, green, blue), not {color!r}.")
+
+
+def _is_byte(value: object) -> bool:
+    return isinstance(value, int) and 0 <= value <= 255
+
+
+def _yuv(color: tuple[int, int, int]) -> tuple[int, int, int]:
+    """BT.601 limited-range Y'CbCr of an sRGB colour: what decoders assume for an untagged stream."""
+    r, g, b = (c / 255 for c in color)
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    cb = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    cr = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    return round(y), round(cb), round(cr)
+
+
+@functools.lru_cache(maxsize=8)
+def _encoded_gop(width: int, height: int, fps: int, color: tuple[int, int, int]) -> tuple[tuple[bytes, bool], ...]:
+    """One closed GOP of the still picture as (Annex B packet bytes, is keyframe), in decode order.
+
+    No B-frames, so decode order is presentation order and the packets can be laid end to end. The first
+    packet is an IDR carrying SPS/PPS in-band; the muxer lifts them into the avcC box.
+    """
+    import av
+
+    frames = min(fps, _MAX_GOP_FRAMES)
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width = width
+    encoder.height = height
+    encoder.pix_fmt = "yuv420p"
+    encoder.time_base = Fraction(1, fps)
+    encoder.framerate = Fraction(fps, 1)
+    encoder.options = {
+        "preset": "ultrafast",
+        "tune": "zerolatency",
+        "x264-params": f"keyint={frames}:min-keyint={frames}:scenecut=0:bframes=0:open-gop=0",
+    }
+    picture = av.VideoFrame(width, height, "yuv420p")
+    for plane, value in zip(picture.planes, _yuv(color), strict=True):
+        plane.update(bytes([value]) * plane.buffer_size)
+
+    packets = []
+    for index in range(frames):
+        picture.pts = index
+        packets.extend(encoder.encode(picture))
+    packets.extend(encoder.encode(None))
+    if len(packets) != frames or not packets[0].is_keyframe or any(p.is_keyframe for p in packets[1:]):
+        raise RuntimeError(f"libx264 produced an unexpected GOP ({len(packets)} packets for {frames} frames).")
+    return tuple((bytes(p), bool(p.is_keyframe)) for p in packets)

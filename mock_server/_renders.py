@@ -1,0 +1,209 @@
+"""Render jobs: start, poll, cancel, download, and the MP4 each completed job serves.
+
+A job's status is computed from the virtual clock whenever it is asked for (pending, then processing with
+rising progress, then completed 30-90 s after the start), so no task runs in the background and advancing the
+clock moves every job at once. The MP4 is written the first time a completed job is looked at.
+"""
+
+from __future__ import annotations
+
+import copy
+import pathlib
+import typing
+
+import anyio
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from nemo_contract._protocol import ATTRIBUTION_HEADERS, PATHS, Code, RenderShape, RenderStatus
+
+from ._api import base_url, read_json
+from ._emulator import Emulator, emulator_of
+from ._envelope import json_response
+from ._errors import ProtocolError
+from ._faults import FaultPlan
+from ._store import Render
+
+__all__ = ["cancel_render", "download_render", "poll_render", "serve_result", "start_render"]
+
+#: A render that cannot run (an empty draft, an injected fault) fails this long after its start.
+FAIL_AFTER = 2.0
+DEFAULT_SIZE = (1920, 1080)
+DEFAULT_FPS = 30
+_encode_lock = anyio.Lock()
+
+
+def _pending_for(render: Render) -> float:
+    return min(5.0, render.duration * 0.1)
+
+
+def status_of(render: Render, now: float) -> tuple[RenderStatus, int, float | None]:
+    """(status, progress, the virtual time it ended or None)."""
+    if render.cancelled_at is not None:
+        return RenderStatus.FAILED, _progress(render, render.cancelled_at), render.cancelled_at
+    elapsed = now - render.created_at
+    if render.failure is not None:
+        if elapsed >= FAIL_AFTER:
+            return RenderStatus.FAILED, 0, render.created_at + FAIL_AFTER
+        return RenderStatus.PENDING, 0, None
+    if elapsed >= render.duration:
+        return RenderStatus.COMPLETED, 100, render.created_at + render.duration
+    if elapsed < _pending_for(render):
+        return RenderStatus.PENDING, 0, None
+    return RenderStatus.PROCESSING, _progress(render, now), None
+
+
+def _progress(render: Render, at: float) -> int:
+    pending = _pending_for(render)
+    share = (at - render.created_at - pending) / max(render.duration - pending, 1e-9)
+    return max(0, min(99, 5 + int(share * 94)))
+
+
+def _geometry(draft: dict[str, typing.Any]) -> tuple[int, int, int, int]:
+    """(width, height, duration ms, fps) of the file a draft renders to."""
+    found = draft.get("m")
+    meta: dict[str, typing.Any] = found if isinstance(found, dict) else {}
+    width, height = meta.get("width"), meta.get("height")
+    if not (isinstance(width, int) and isinstance(height, int) and 16 <= width <= 4096 and 16 <= height <= 4096):
+        width, height = DEFAULT_SIZE
+    fps = meta.get("fps")
+    if not (isinstance(fps, int) and 1 <= fps <= 120):
+        fps = DEFAULT_FPS
+    duration = draft.get("d")
+    if not isinstance(duration, int) or duration <= 0:
+        ends = [s.get("st", 0) + s.get("d", 0) for t in draft.get("t", []) for s in t.get("sg", [])]
+        duration = int(max(ends, default=10_000))
+    duration = max(100, min(duration, 30 * 60 * 1000))
+    return width - width % 2, height - height % 2, duration, fps
+
+
+async def output_file(emulator: Emulator, render: Render) -> pathlib.Path:
+    """The completed render's MP4, written on first use; identical geometries share one file."""
+    from ._media import render_mp4
+
+    width, height, duration, fps = _geometry(render.draft)
+    folder = emulator.data_dir / "renders"
+    path = folder / f"{width}x{height}_{duration}ms_{fps}fps.mp4"
+    async with _encode_lock:  # one encode at a time: a burst of polls must not start the same work twice
+        if not path.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            await anyio.to_thread.run_sync(
+                lambda: render_mp4(path, width=width, height=height, duration_ms=duration, fps=fps)
+            )
+    render.output_size = path.stat().st_size
+    return path
+
+
+def result_url(request: Request, render: Render) -> str:
+    return f"{base_url(request)}/render-result/{render.render_id}.mp4"
+
+
+async def render_body(request: Request, render: Render) -> Response:
+    emulator = emulator_of(request)
+    status, progress, ended = status_of(render, emulator.clock.now())
+    completed = status is RenderStatus.COMPLETED
+    if completed:
+        await output_file(emulator, render)
+    error = None
+    if status is RenderStatus.FAILED:
+        error = "cancelled" if render.cancelled_at is not None else render.failure
+    duration = _geometry(render.draft)[2]
+    if emulator.config.render_shape is RenderShape.WRAPPED:
+        data: dict[str, typing.Any] = {
+            "id": render.render_id,
+            "status": status.value,
+            "progress": progress,
+            "createdAt": int(render.created_at * 1000),
+        }
+        if ended is not None:
+            data["completedAt"] = int(ended * 1000)
+        if completed:
+            data["outputUrl"] = result_url(request, render)
+        if error:
+            data["error"] = error
+        return json_response({"success": True, "data": data})
+    body: dict[str, typing.Any] = {"code": 0, "id": render.render_id, "status": status.value, "progress": progress}
+    if completed:
+        body["output"] = {"url": result_url(request, render), "duration": duration / 1000, "size": render.output_size}
+    if error:
+        body["error"] = error
+    return json_response(body)
+
+
+async def start_render(request: Request) -> Response:
+    emulator = emulator_of(request)
+    token, account = emulator.authenticate(request)
+    missing = [h.value for h in ATTRIBUTION_HEADERS if not request.headers.get(h.value)]
+    if missing:
+        raise ProtocolError(Code.EXPORT_BLOCKED, "missing attribution headers: " + ", ".join(missing))
+    if not account.export_allowed:
+        raise ProtocolError(Code.EXPORT_BLOCKED, "export is not available on this plan; this is not about credits")
+    body = await read_json(request, PATHS.render_start)
+    emulator.session_of(token, body["sessionId"])
+    store = emulator.store
+    if body["id"] in store.renders:
+        raise ProtocolError(Code.CONFLICT, "duplicate render id; use a new id")
+    faults: FaultPlan = request.scope.get("state", {}).get("faults") or FaultPlan()
+    low, high = emulator.config.render_duration
+    draft = copy.deepcopy(body["draft"])
+    from nemo_contract._protocol import draft_is_exportable
+
+    render = Render(
+        render_id=body["id"],
+        user_id=token.user_id,
+        session_id=body["sessionId"],
+        draft=draft,
+        created_at=emulator.clock.now(),
+        duration=store.ids.rng("render", body["id"]).uniform(low, high),
+        failure=faults.fail_render or (None if draft_is_exportable(draft) else "invalid draft"),
+    )
+    store.renders[render.render_id] = render
+    return await render_body(request, render)
+
+
+def _own_render(request: Request) -> Render:
+    emulator = emulator_of(request)
+    token, _ = emulator.authenticate(request)
+    render = emulator.store.renders.get(request.path_params["render_id"])
+    if render is None or render.user_id != token.user_id:
+        raise ProtocolError(Code.NOT_FOUND, "render not found")
+    return render
+
+
+async def poll_render(request: Request) -> Response:
+    return await render_body(request, _own_render(request))
+
+
+async def cancel_render(request: Request) -> Response:
+    render = _own_render(request)
+    now = emulator_of(request).clock.now()
+    status, _, _ = status_of(render, now)
+    if status in (RenderStatus.COMPLETED, RenderStatus.FAILED):
+        raise ProtocolError(Code.CONFLICT, f"render already {status.value}")
+    render.cancelled_at = now
+    return await render_body(request, render)
+
+
+async def _completed_file(request: Request, render: Render) -> pathlib.Path:
+    emulator = emulator_of(request)
+    status, _, _ = status_of(render, emulator.clock.now())
+    if status is not RenderStatus.COMPLETED:
+        raise ProtocolError(Code.CONFLICT, f"render is {status.value}, not completed")
+    return await output_file(emulator, render)
+
+
+async def download_render(request: Request) -> Response:
+    render = _own_render(request)
+    path = await _completed_file(request, render)
+    return FileResponse(path, media_type="video/mp4", filename=f"{render.render_id}.mp4")
+
+
+async def serve_result(request: Request) -> Response:
+    """The render's ``output.url``: like the real CDN link, it needs no token."""
+    name: str = request.path_params["name"]
+    render = emulator_of(request).store.renders.get(name.removesuffix(".mp4")) if name.endswith(".mp4") else None
+    if render is None:
+        raise ProtocolError(Code.NOT_FOUND, "no such render result")
+    path = await _completed_file(request, render)
+    return FileResponse(path, media_type="video/mp4")

@@ -1,0 +1,140 @@
+"""The emulator's state: accounts and credits, tokens, sessions, renders, and seeded identifiers.
+
+Every random choice is drawn from a ``random.Random`` derived from the one seed and a key naming what it is for
+(``ids.rng("turn", session_id, 3)``), so the draws of one session never depend on how requests of other sessions
+interleave with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+import string
+import typing
+
+from nemo_contract._protocol import Code, register_url
+
+from ._errors import ProtocolError
+
+__all__ = ["Account", "Ids", "Render", "Session", "Store", "Token"]
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+class Ids:
+    """Identifiers and random draws that follow from the seed alone."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._counters: dict[str, int] = {}
+
+    def rng(self, *key: object) -> random.Random:
+        digest = hashlib.sha256(repr((self.seed, *key)).encode()).digest()
+        return random.Random(int.from_bytes(digest[:16], "big"))
+
+    def _next(self, kind: str) -> random.Random:
+        n = self._counters.get(kind, 0)
+        self._counters[kind] = n + 1
+        return self.rng("id", kind, n)
+
+    def token(self) -> str:
+        rng = self._next("token")
+        return "nmv_usr_" + "".join(rng.choices(_ALNUM + "-_", k=40))
+
+    def user_id(self) -> str:
+        return f"anon_{self._next('user').getrandbits(64):016x}"
+
+    def session_id(self) -> str:
+        return str(self._next("session").randrange(10**18, 10**19))
+
+    def task_id(self) -> str:
+        return f"task_{self._next('task').getrandbits(64):016x}"
+
+    def file_id(self) -> str:
+        return f"f_{self._next('file').getrandbits(64):016x}"
+
+
+@dataclasses.dataclass(slots=True)
+class Account:
+    user_id: str
+    available: int
+    frozen: int = 0
+    export_allowed: bool = True
+    registered: bool = False
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        return {"available": self.available, "frozen": self.frozen, "total": self.available + self.frozen}
+
+    def freeze(self, cost: int) -> None:
+        """Reserve a turn's cost, or refuse with 2001 (with the register link for anonymous users)."""
+        if cost > self.available:
+            data = None if self.registered else {"register_url": register_url(self.user_id)}
+            raise ProtocolError(Code.INSUFFICIENT_CREDITS, data=data)
+        self.available -= cost
+        self.frozen += cost
+
+    def consume(self, cost: int) -> None:
+        self.frozen -= min(cost, self.frozen)
+
+    def refund(self, cost: int) -> None:
+        cost = min(cost, self.frozen)
+        self.frozen -= cost
+        self.available += cost
+
+
+@dataclasses.dataclass(slots=True)
+class Token:
+    value: str
+    user_id: str
+    client_id: str
+    issued_at: float
+    expires_at: float
+
+
+@dataclasses.dataclass(slots=True)
+class Session:
+    session_id: str
+    task_id: str
+    task_name: str
+    language: str | None
+    user_id: str
+    state: dict[str, typing.Any] = dataclasses.field(
+        default_factory=lambda: {
+            "video_infos": [],
+            "draft": {},
+            "canvas_config": {},
+            "video_analyses": {},
+            "generated_media": [],
+        }
+    )
+    turns: int = 0
+    busy: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class Render:
+    render_id: str
+    user_id: str
+    session_id: str
+    draft: dict[str, typing.Any]
+    created_at: float
+    duration: float  # virtual seconds from start to completion
+    failure: str | None = None  # "invalid draft" or an injected error: fails shortly after the start
+    cancelled_at: float | None = None
+    output_size: int | None = None
+
+
+class Store:
+    """All mutable state of one emulator; ``reset`` is replacing it with a new one."""
+
+    def __init__(self, seed: int) -> None:
+        self.ids = Ids(seed)
+        self.accounts: dict[str, Account] = {}
+        self.tokens: dict[str, Token] = {}
+        self.client_tokens: dict[str, Token] = {}
+        self.sessions: dict[str, Session] = {}
+        self.renders: dict[str, Render] = {}
+        self.issued_by_ip: dict[str, list[float]] = {}
+        self.requests_by_token: dict[str, list[float]] = {}
+        self.uploads: dict[str, tuple[str, str]] = {}  # file id -> (stored path, filename)

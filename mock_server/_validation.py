@@ -1,0 +1,63 @@
+"""Request bodies checked against the recorded spec, so the emulator accepts exactly what the spec says.
+
+The schemas live only in ``specs/``; jsonschema applies them. A request that fails gets a 400 envelope naming
+the first problem found.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+
+import jsonschema
+import referencing
+import referencing.jsonschema
+
+from nemo_contract._protocol import Code
+from nemo_contract._specs import API_SPEC, load_spec
+
+from ._errors import ProtocolError
+
+__all__ = ["body_validator", "validate_body"]
+
+Validator = jsonschema.protocols.Validator
+
+
+@functools.cache
+def _registry(spec_name: str) -> referencing.Registry[typing.Any]:
+    document = load_spec(spec_name)
+    resource = referencing.Resource.from_contents(document, default_specification=referencing.jsonschema.DRAFT202012)
+    registry: referencing.Registry[typing.Any] = referencing.Registry().with_resource(uri="urn:spec", resource=resource)
+    return registry
+
+
+@functools.cache
+def body_validator(path: str, method: str, spec_name: str = API_SPEC, media: str = "application/json") -> Validator:
+    """A compiled validator for one operation's request body (KeyError when the spec has none)."""
+    operation = load_spec(spec_name)["paths"][path][method.lower()]
+    schema = operation["requestBody"]["content"][media]["schema"]
+    schema = {"$ref": "urn:spec" + schema["$ref"]} if "$ref" in schema else _rebase(schema)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    validator: Validator = cls(schema, registry=_registry(spec_name), format_checker=cls.FORMAT_CHECKER)
+    return validator
+
+
+def _rebase(node: typing.Any) -> typing.Any:
+    """Point local ``#/components/...`` references at the registered document."""
+    if isinstance(node, dict):
+        return {k: ("urn:spec" + v if k == "$ref" and v.startswith("#") else _rebase(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rebase(v) for v in node]
+    return node
+
+
+def _where(error: jsonschema.ValidationError) -> str:
+    return "body" + "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+
+
+def validate_body(body: typing.Any, path: str, method: str, spec_name: str = API_SPEC) -> None:
+    """Raise a 400 ProtocolError naming the first way ``body`` breaks the operation's schema."""
+    error = jsonschema.exceptions.best_match(body_validator(path, method, spec_name).iter_errors(body))
+    if error is not None:
+        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+        raise ProtocolError(Code.BAD_REQUEST, f"invalid request: {_where(error)}: {message}")

@@ -1,0 +1,144 @@
+"""Reading answers: the envelope's ``code`` decides, whatever the HTTP status says.
+
+Under the ``status_mode=always200`` variant every error arrives with HTTP 200, so a client that trusts the status
+is wrong; the HTTP status is only consulted when there is no envelope at all (a proxy's error page, say).
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import json
+import typing
+
+import httpx
+
+from ._exceptions import (
+    APIError,
+    AuthenticationError,
+    BadRequest,
+    ExportBlocked,
+    FileTooLarge,
+    NotFound,
+    OutOfCredits,
+    RateLimited,
+    ServiceError,
+    SessionNotFound,
+    TurnInProgress,
+    UnexpectedResponse,
+    UnsupportedFileType,
+)
+from ._protocol import ACCEPTED_FORMATS_TEXT, DEFAULT_RETRY_AFTER, DEFAULT_WEB_URL, Code, Header, register_url
+
+__all__ = ["api_error", "read_body", "retry_after"]
+
+#: When an answer has no envelope, what its HTTP status stands for.
+_STATUS_CODES: dict[int, Code] = {
+    400: Code.BAD_REQUEST,
+    401: Code.TOKEN_INVALID,
+    402: Code.EXPORT_BLOCKED,
+    404: Code.NOT_FOUND,
+    409: Code.CONFLICT,
+    413: Code.FILE_TOO_LARGE,
+    415: Code.UNSUPPORTED_FILE_TYPE,
+    429: Code.RATE_LIMITED,
+}
+
+_SUMMARIES: dict[int, str] = {
+    Code.TOKEN_INVALID: "The access token was refused",
+    Code.SESSION_NOT_FOUND: "The editing session was not found",
+    Code.INSUFFICIENT_CREDITS: "You are out of credits",
+    Code.UNSUPPORTED_FILE_TYPE: "That file type is not supported",
+    Code.FILE_TOO_LARGE: "That file is too large",
+    Code.BAD_REQUEST: "The service rejected the request as malformed",
+    Code.EXPORT_BLOCKED: "Export is not available",
+    Code.NOT_FOUND: "The service could not find what was asked for",
+    Code.CONFLICT: "The service is still busy with an earlier request of this session",
+    Code.RATE_LIMITED: "The service is limiting the rate of requests",
+}
+
+
+def retry_after(response: httpx.Response, *, now: float | None = None) -> float:
+    """Seconds to wait before the one retry of a 429: ``Retry-After`` (seconds or a date), else 30."""
+    value = response.headers.get(Header.RETRY_AFTER.value, "").strip()
+    if value.isdigit():
+        return float(value)
+    if value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=datetime.UTC)
+            reference = now if now is not None else datetime.datetime.now(datetime.UTC).timestamp()
+            return max(0.0, when.timestamp() - reference)
+    return float(DEFAULT_RETRY_AFTER)
+
+
+def api_error(
+    code: int,
+    *,
+    http_status: int | None,
+    detail: str | None = None,
+    data: typing.Any = None,
+    user_id: str | None = None,
+    wait: float | None = None,
+) -> APIError:
+    """The exception for an error ``code``, with the advice the documents prescribe."""
+    summary = _SUMMARIES.get(code, f"The service answered with error {code}")
+    common: dict[str, typing.Any] = {"code": code, "http_status": http_status, "detail": detail}
+    if code == Code.INSUFFICIENT_CREDITS:
+        link = data.get("register_url") if isinstance(data, dict) else None
+        if not isinstance(link, str) or not link:
+            # An anonymous user (their id says so) still gets the link the documents promise.
+            link = register_url(user_id) if user_id and user_id.startswith("anon_") else None
+        return OutOfCredits(summary, register_url=link, top_up_url=DEFAULT_WEB_URL, **common)
+    if code == Code.UNSUPPORTED_FILE_TYPE:
+        return UnsupportedFileType(summary, accepted=ACCEPTED_FORMATS_TEXT, **common)
+    kinds: dict[int, type[APIError]] = {
+        Code.TOKEN_INVALID: AuthenticationError,
+        Code.SESSION_NOT_FOUND: SessionNotFound,
+        Code.FILE_TOO_LARGE: FileTooLarge,
+        Code.BAD_REQUEST: BadRequest,
+        Code.EXPORT_BLOCKED: ExportBlocked,
+        Code.NOT_FOUND: NotFound,
+        Code.CONFLICT: TurnInProgress,
+        Code.RATE_LIMITED: RateLimited,
+    }
+    error = kinds.get(code, ServiceError)(summary, **common)
+    if code == Code.RATE_LIMITED and wait is not None:
+        error.advice = f"Too many requests; wait about {round(wait)} seconds before trying again."
+    return error
+
+
+def read_body(response: httpx.Response, *, user_id: str | None = None) -> dict[str, typing.Any]:
+    """The JSON object of a successful answer; raises the ``APIError`` of an error envelope or status.
+
+    Success is ``code == 0``, or (the wrapped render shape, which has no code) ``success: true``.
+    """
+    try:
+        body = json.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    status = response.status_code
+    if isinstance(body, dict):
+        code = body.get("code")
+        if isinstance(code, int) and not isinstance(code, bool):
+            if code == Code.SUCCESS:
+                return body
+            message = body.get("message")
+            raise api_error(
+                code,
+                http_status=status,
+                detail=message if isinstance(message, str) else None,
+                data=body.get("data"),
+                user_id=user_id,
+                wait=retry_after(response) if code == Code.RATE_LIMITED else None,
+            )
+        if body.get("success") is True:
+            return body
+    if 200 <= status < 300:
+        raise UnexpectedResponse(f"The service sent an answer without a result (HTTP {status})")
+    code = _STATUS_CODES.get(status, status)
+    raise api_error(code, http_status=status, user_id=user_id, wait=retry_after(response) if status == 429 else None)

@@ -1,0 +1,174 @@
+"""What the client hands back: messages for the user, and small typed results of the non-chat operations."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import pathlib
+import typing
+
+from ._protocol import format_timeline
+
+__all__ = ["Credentials", "Credits", "ExportResult", "Message", "MessageKind", "Snapshot", "UploadedFile"]
+
+
+class MessageKind(str, enum.Enum):
+    """What a message is, so a front end can style it (the text is always complete on its own)."""
+
+    REPLY = "reply"  # the agent's words, GUI instructions translated
+    NOTICE = "notice"  # the client speaking: setup, recovery, what it does on the user's behalf
+    PROGRESS = "progress"  # "⏳ Still working...", render progress
+    TIMELINE = "timeline"  # the documents' track summary
+    CHANGES = "changes"  # what a silent turn changed
+    CREDITS = "credits"
+    UPLOAD = "upload"
+    EXPORT = "export"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Message:
+    """One thing to show the user. ``str(message)`` is its text."""
+
+    kind: MessageKind
+    text: str
+    #: Render progress in percent, on PROGRESS messages of an export.
+    progress: int | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        data: dict[str, typing.Any] = {"kind": self.kind.value, "text": self.text}
+        if self.progress is not None:
+            data["progress"] = self.progress
+        return data
+
+
+@dataclasses.dataclass(slots=True)
+class Credentials:
+    """What ties a client to its account and session across runs. Its repr never shows the token."""
+
+    client_id: str | None = None
+    token: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+
+    def __repr__(self) -> str:
+        token = "None" if self.token is None else "'***'"
+        return (
+            f"Credentials(client_id={self.client_id!r}, token={token}, user_id={self.user_id!r}, "
+            f"session_id={self.session_id!r})"
+        )
+
+    def to_dict(self) -> dict[str, str | None]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: typing.Mapping[str, typing.Any]) -> Credentials:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        return cls(text("client_id"), text("token"), text("user_id"), text("session_id"))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Credits:
+    available: int
+    frozen: int
+    total: int
+
+    @property
+    def text(self) -> str:
+        return f"Credits: {self.available} available, {self.frozen} in use, {self.total} total."
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0") + "s"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UploadedFile:
+    filename: str
+    file_type: str
+    cdn_url: str | None = None
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+    @property
+    def text(self) -> str:
+        facts = [self.file_type]
+        if self.duration is not None:
+            facts.append(_seconds(self.duration))
+        if self.width and self.height:
+            facts.append(f"{self.width}x{self.height}")
+        return f"Uploaded {self.filename} ({', '.join(facts)})."
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A session's state as the client reads it: the draft and the media lists."""
+
+    session_id: str | None
+    draft: dict[str, typing.Any]
+    video_infos: list[dict[str, typing.Any]]
+    generated_media: list[typing.Any]
+
+    @property
+    def summary(self) -> str:
+        """The documents' track summary of the draft."""
+        return format_timeline(self.draft)
+
+    @property
+    def text(self) -> str:
+        lines = [self.summary]
+        tracks = self.draft.get("t") if isinstance(self.draft, dict) else None
+        if not tracks:
+            lines.append("Nothing generated yet: describe the video you want.")
+        size = self.draft.get("m") if isinstance(self.draft.get("m"), dict) else {}
+        if tracks and isinstance(self.draft.get("d"), int | float):
+            shape = f", {size['width']}x{size['height']}" if size.get("width") and size.get("height") else ""
+            lines.append(f"Length {_seconds(self.draft['d'] / 1000)}{shape}.")
+        if self.video_infos:
+            count = len(self.video_infos)
+            lines.append(f"{count} uploaded file{'s' if count != 1 else ''}.")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        """A script-friendly description (the client's own shape, not the service's)."""
+        tracks = self.draft.get("t") if isinstance(self.draft.get("t"), list) else []
+        meta = self.draft.get("m") if isinstance(self.draft.get("m"), dict) else {}
+        return {
+            "session_id": self.session_id,
+            "timeline": self.summary,
+            "tracks": len(tracks),
+            "duration_ms": self.draft.get("d"),
+            "width": meta.get("width"),
+            "height": meta.get("height"),
+            "uploads": [info.get("filename") for info in self.video_infos if isinstance(info, dict)],
+            "generated_media": len(self.generated_media),
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportResult:
+    render_id: str
+    path: pathlib.Path
+    url: str
+    size: int
+
+    @property
+    def text(self) -> str:
+        megabytes = self.size / (1024 * 1024)
+        return f"✅ Video ready: saved to {self.path} ({megabytes:.1f} MB)."
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        return {"render_id": self.render_id, "path": str(self.path), "url": self.url, "size": self.size}

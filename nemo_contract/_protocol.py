@@ -1,0 +1,282 @@
+"""What the NemoVideo agent API is, in one place: codes, statuses, headers, paths, field names, shapes.
+
+The emulator (``mock_server``) and the reference client both import this module, so a code, a header or a
+draft key can only be spelled one way. The machine-readable truth is ``specs/nemovideo.openapi.yaml``; the
+tests prove this module and that document agree.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+
+__all__ = [
+    "ACCEPTED_EXTENSIONS",
+    "ACCEPTED_FORMATS_TEXT",
+    "APP_NAME",
+    "ATTRIBUTION_HEADERS",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_LANGUAGE",
+    "DEFAULT_RETRY_AFTER",
+    "DEFAULT_WEB_URL",
+    "ENDPOINTS",
+    "HTTP_STATUS",
+    "MAX_UPLOAD_BYTES",
+    "MESSAGES",
+    "PATHS",
+    "TOKEN_LIFETIME",
+    "Code",
+    "EventFormat",
+    "FileType",
+    "Header",
+    "HeartbeatMode",
+    "RenderShape",
+    "RenderStatus",
+    "SkillSource",
+    "StatusMode",
+    "TrackType",
+    "draft_is_exportable",
+    "file_type_for",
+    "format_timeline",
+    "register_url",
+]
+
+DEFAULT_BASE_URL = "https://mega-api-prod.nemovideo.ai"
+DEFAULT_WEB_URL = "https://nemovideo.com"
+APP_NAME = "nemo_agent"
+DEFAULT_LANGUAGE = "en"
+
+#: Anonymous tokens live seven days (both skill documents).
+TOKEN_LIFETIME = 7 * 24 * 3600.0
+#: "Max file size is 500MB"; read as binary megabytes, the way upload proxies count.
+MAX_UPLOAD_BYTES = 500 * 1024 * 1024
+#: "wait 30s and retry once" when no Retry-After header says otherwise.
+DEFAULT_RETRY_AFTER = 30
+
+
+class Code(enum.IntEnum):
+    """Business codes of the response envelope (``{"code": ..., "message": ..., "data": ...}``)."""
+
+    SUCCESS = 0
+    TOKEN_INVALID = 1001
+    SESSION_NOT_FOUND = 1002
+    INSUFFICIENT_CREDITS = 2001
+    UNSUPPORTED_FILE_TYPE = 4001
+    FILE_TOO_LARGE = 4002
+    BAD_REQUEST = 400
+    EXPORT_BLOCKED = 402
+    NOT_FOUND = 404
+    METHOD_NOT_ALLOWED = 405
+    CONFLICT = 409
+    RATE_LIMITED = 429
+
+
+#: HTTP status of each code under ``status_mode=http`` (under ``always200`` every envelope is sent with 200).
+HTTP_STATUS: typing.Final[dict[Code, int]] = {
+    Code.SUCCESS: 200,
+    Code.TOKEN_INVALID: 401,
+    Code.SESSION_NOT_FOUND: 404,
+    Code.INSUFFICIENT_CREDITS: 402,
+    Code.UNSUPPORTED_FILE_TYPE: 415,
+    Code.FILE_TOO_LARGE: 413,
+    Code.BAD_REQUEST: 400,
+    Code.EXPORT_BLOCKED: 402,
+    Code.NOT_FOUND: 404,
+    Code.METHOD_NOT_ALLOWED: 405,
+    Code.CONFLICT: 409,
+    Code.RATE_LIMITED: 429,
+}
+
+#: The default ``message`` of each code's envelope.
+MESSAGES: typing.Final[dict[Code, str]] = {
+    Code.SUCCESS: "success",
+    Code.TOKEN_INVALID: "token expired or invalid",
+    Code.SESSION_NOT_FOUND: "session not found",
+    Code.INSUFFICIENT_CREDITS: "insufficient credits",
+    Code.UNSUPPORTED_FILE_TYPE: "unsupported file type",
+    Code.FILE_TOO_LARGE: "file too large",
+    Code.BAD_REQUEST: "bad request",
+    Code.EXPORT_BLOCKED: "export is not available on this plan",
+    Code.NOT_FOUND: "not found",
+    Code.METHOD_NOT_ALLOWED: "method not allowed",
+    Code.CONFLICT: "conflict",
+    Code.RATE_LIMITED: "rate limited",
+}
+
+
+class Header(enum.StrEnum):
+    """Header names, as the documents spell them."""
+
+    AUTHORIZATION = "Authorization"
+    CLIENT_ID = "X-Client-Id"
+    SKILL_SOURCE = "X-Skill-Source"
+    SKILL_VERSION = "X-Skill-Version"
+    SKILL_PLATFORM = "X-Skill-Platform"
+    RETRY_AFTER = "Retry-After"
+    #: The emulator's own: answer this one request as the backend would with the given code.
+    MOCK_FAULT = "X-Mock-Fault"
+
+
+#: "Three attribution headers are required on every request"; a render start without all three answers 402.
+ATTRIBUTION_HEADERS: typing.Final = (Header.SKILL_SOURCE, Header.SKILL_VERSION, Header.SKILL_PLATFORM)
+
+
+class SkillSource(enum.StrEnum):
+    """The two skill documents, by their ``X-Skill-Source`` value."""
+
+    VIDEO_TO_GENERATOR = "video-to-generator"
+    AUTO_GENERATOR = "auto-generator"
+
+
+class _Paths(typing.NamedTuple):
+    anonymous_token: str
+    create_session: str
+    run_sse: str
+    upload: str
+    credits: str
+    state: str
+    render_start: str
+    render_poll: str
+    render_cancel: str
+    render_download: str
+
+
+#: Path templates; ``{user}`` is ``me`` (or the token's own user id).
+PATHS = _Paths(
+    anonymous_token="/api/auth/anonymous-token",
+    create_session="/api/tasks/{user}/with-session/nemo_agent",
+    run_sse="/run_sse",
+    upload="/api/upload-video/nemo_agent/{user}/{session_id}",
+    credits="/api/credits/balance/simple",
+    state="/api/state/nemo_agent/{user}/{session_id}/latest",
+    render_start="/api/render/proxy/lambda",
+    render_poll="/api/render/proxy/lambda/{render_id}",
+    render_cancel="/api/render/proxy/lambda/{render_id}/cancel",
+    render_download="/api/render/proxy/{render_id}/download",
+)
+
+#: Every operation of the API: the eight of the skill documents, then cancel and download.
+ENDPOINTS: typing.Final = (
+    ("POST", PATHS.anonymous_token),
+    ("POST", PATHS.create_session),
+    ("POST", PATHS.run_sse),
+    ("POST", PATHS.upload),
+    ("GET", PATHS.credits),
+    ("GET", PATHS.state),
+    ("POST", PATHS.render_start),
+    ("GET", PATHS.render_poll),
+    ("POST", PATHS.render_cancel),
+    ("GET", PATHS.render_download),
+)
+
+
+class FileType(enum.StrEnum):
+    VIDEO = "video"
+    IMAGE = "image"
+    AUDIO = "audio"
+
+
+#: Accepted upload extensions (both documents, plus ``jpeg``) and the ``file_type`` each becomes.
+ACCEPTED_EXTENSIONS: typing.Final[dict[str, FileType]] = {
+    **dict.fromkeys(("mp4", "mov", "avi", "webm", "mkv"), FileType.VIDEO),
+    **dict.fromkeys(("jpg", "jpeg", "png", "gif", "webp"), FileType.IMAGE),
+    **dict.fromkeys(("mp3", "wav", "m4a", "aac"), FileType.AUDIO),
+}
+ACCEPTED_FORMATS_TEXT = "mp4, mov, avi, webm, mkv, jpg, png, gif, webp, mp3, wav, m4a, aac"
+
+
+def file_type_for(filename: str) -> FileType | None:
+    """The ``file_type`` an upload of this name gets, or None when its extension is not accepted."""
+    _, dot, ext = filename.rpartition(".")
+    return ACCEPTED_EXTENSIONS.get(ext.lower()) if dot else None
+
+
+class TrackType(enum.IntEnum):
+    """Draft ``tt`` values."""
+
+    VIDEO = 0
+    AUDIO = 1
+    TEXT = 7
+
+
+class RenderStatus(enum.StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class StatusMode(enum.StrEnum):
+    """Knob ``status_mode``: how envelope errors map onto HTTP statuses."""
+
+    HTTP = "http"
+    ALWAYS200 = "always200"
+
+
+class EventFormat(enum.StrEnum):
+    """Knob ``event_format``: ADK Event JSON, or the typed shape of one reverted official reference."""
+
+    ADK = "adk"
+    TYPED = "typed"
+
+
+class HeartbeatMode(enum.StrEnum):
+    """Knob ``heartbeat``: the bytes of a heartbeat while a tool runs."""
+
+    EMPTY = "empty"  # a bare "data:" line
+    COMMENT = "comment"  # ": ping - <utc>"
+    JSON = "json"  # data: {"type":"heartbeat"}
+
+
+class RenderShape(enum.StrEnum):
+    """Knob ``render_shape``: the two documented render response shapes."""
+
+    TOPLEVEL = "toplevel"  # {"code":0,"id","status","progress","output":{"url","duration","size"}}
+    WRAPPED = "wrapped"  # {"success":true,"data":{"id","status","progress","outputUrl","createdAt","completedAt"}}
+
+
+def register_url(user_id: str, web_url: str = DEFAULT_WEB_URL) -> str:
+    """The registration link an anonymous user gets with 2001."""
+    return f"{web_url}/register?bind={user_id}"
+
+
+def draft_is_exportable(draft: typing.Mapping[str, typing.Any] | None) -> bool:
+    """A draft can be rendered when it has at least one track with a segment."""
+    if not isinstance(draft, typing.Mapping):
+        return False
+    tracks = draft.get("t")
+    return isinstance(tracks, list) and any(isinstance(t, dict) and t.get("sg") for t in tracks)
+
+
+def _seconds(ms: float) -> str:
+    value = ms / 1000
+    return f"{value:g}" if value != int(value) else str(int(value))
+
+
+def _track_line(track: typing.Mapping[str, typing.Any]) -> str:
+    segments = [s for s in track.get("sg") or [] if isinstance(s, dict)]
+    kind = track.get("tt")
+    parts = []
+    for seg in segments:
+        start = float(seg.get("st", 0))
+        span = f"{_seconds(start)}-{_seconds(start + float(seg.get('d', 0)))}s"
+        if kind == TrackType.TEXT:
+            parts.append(f'"{seg.get("x", seg.get("n", ""))}" ({span})')
+        elif kind == TrackType.AUDIO:
+            volume = round(float(seg.get("v", 1.0)) * 100)
+            parts.append(f"{seg.get('n', 'audio')} ({span}, {volume}%)")
+        else:
+            parts.append(f"{seg.get('n', 'clip')} ({span})")
+    labels: dict[object, str] = {TrackType.VIDEO: "Video", TrackType.AUDIO: "BGM", TrackType.TEXT: "Title"}
+    label = labels.get(kind, "Track")
+    return f"{label}: {', '.join(parts) if parts else '(empty)'}"
+
+
+def format_timeline(draft: typing.Mapping[str, typing.Any] | None) -> str:
+    """The documents' track summary: ``Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: ...``."""
+    tracks = [t for t in (draft or {}).get("t") or [] if isinstance(t, dict)]
+    if not tracks:
+        return "Timeline (0 tracks): empty"
+    noun = "track" if len(tracks) == 1 else "tracks"
+    lines = " ".join(f"{i}. {_track_line(t)}" for i, t in enumerate(tracks, 1))
+    return f"Timeline ({len(tracks)} {noun}): {lines}"

@@ -1,0 +1,131 @@
+"""Tiny real media files for the tests, made with PyAV (no fixtures checked into the repository)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from av.video.frame import VideoFrame
+
+__all__ = ["make_gif", "make_jpg", "make_mov", "make_mp4", "make_png", "make_video", "make_wav"]
+
+# Container format and encoder for each video extension the tests exercise.
+_VIDEO_FORMATS: dict[str, tuple[str, str, str]] = {
+    # extension: (muxer, encoder, pixel format)
+    "mp4": ("mp4", "libx264", "yuv420p"),
+    "mov": ("mov", "mpeg4", "yuv420p"),
+    "mkv": ("matroska", "libx264", "yuv420p"),
+    "webm": ("webm", "libvpx", "yuv420p"),
+    "avi": ("avi", "mpeg4", "yuv420p"),
+}
+
+
+def _fill(frame: VideoFrame, index: int) -> None:
+    """Paint frame ``index`` a flat shade that changes over time, so the encoder has something to encode."""
+    for plane_no, plane in enumerate(frame.planes):
+        value = (40 + 7 * index + 50 * plane_no) % 220 + 16
+        plane.update(bytes([value]) * plane.buffer_size)
+
+
+def make_video(path: Path, *, width: int = 64, height: int = 48, duration: float = 1.0, fps: int = 25) -> Path:
+    """Write a ``duration``-second clip of ``width`` x ``height`` at ``fps``; the container follows the suffix."""
+    import av
+
+    muxer, encoder, pix_fmt = _VIDEO_FORMATS[path.suffix.lstrip(".").lower()]
+    frames = max(1, round(duration * fps))
+    with av.open(str(path), "w", format=muxer) as out:
+        stream = out.add_stream(encoder, rate=fps)
+        assert isinstance(stream, av.VideoStream)
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = pix_fmt
+        stream.codec_context.time_base = Fraction(1, fps)
+        if encoder == "libx264":
+            stream.codec_context.options = {"preset": "ultrafast"}
+        for index in range(frames):
+            frame = av.VideoFrame(width, height, pix_fmt)
+            _fill(frame, index)
+            frame.pts = index
+            frame.time_base = Fraction(1, fps)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def make_mp4(path: Path, *, width: int = 64, height: int = 48, duration: float = 1.0, fps: int = 25) -> Path:
+    """An H.264 MP4 (moov at the end, as a plain encode writes it)."""
+    return make_video(path.with_suffix(".mp4"), width=width, height=height, duration=duration, fps=fps)
+
+
+def make_mov(path: Path, *, width: int = 64, height: int = 48, duration: float = 1.0, fps: int = 25) -> Path:
+    """A QuickTime MOV with MPEG-4 part 2 video."""
+    return make_video(path.with_suffix(".mov"), width=width, height=height, duration=duration, fps=fps)
+
+
+def make_wav(path: Path, *, duration: float = 1.0, sample_rate: int = 16000) -> Path:
+    """A mono 16-bit PCM WAV of silence-ish samples."""
+    import av
+
+    path = path.with_suffix(".wav")
+    total = round(duration * sample_rate)
+    with av.open(str(path), "w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=sample_rate)
+        stream.codec_context.layout = "mono"
+        done = 0
+        while done < total:
+            count = min(1024, total - done)
+            frame = av.AudioFrame(format="s16", layout="mono", samples=count)
+            frame.planes[0].update(bytes(count * 2))
+            frame.sample_rate = sample_rate
+            frame.pts = done
+            frame.time_base = Fraction(1, sample_rate)
+            out.mux(stream.encode(frame))
+            done += count
+        out.mux(stream.encode(None))
+    return path
+
+
+def _still(path: Path, encoder: str, pix_fmt: str, width: int, height: int) -> Path:
+    """Encode one picture with an image codec and write the packet as the whole file."""
+    import av
+
+    context = av.CodecContext.create(encoder, "w")
+    assert isinstance(context, av.VideoCodecContext)
+    context.width = width
+    context.height = height
+    context.pix_fmt = pix_fmt
+    context.time_base = Fraction(1, 25)
+    frame = av.VideoFrame(width, height, pix_fmt)
+    _fill(frame, 0)
+    frame.pts = 0
+    packets = context.encode(frame) + context.encode(None)
+    path.write_bytes(b"".join(bytes(packet) for packet in packets))
+    return path
+
+
+def make_png(path: Path, *, width: int = 32, height: int = 24) -> Path:
+    return _still(path.with_suffix(".png"), "png", "rgb24", width, height)
+
+
+def make_jpg(path: Path, *, width: int = 32, height: int = 24) -> Path:
+    return _still(path.with_suffix(".jpg"), "mjpeg", "yuvj420p", width, height)
+
+
+def make_gif(path: Path, *, width: int = 32, height: int = 24) -> Path:
+    """A single-frame GIF, written through the gif muxer so it has a proper trailer."""
+    import av
+
+    path = path.with_suffix(".gif")
+    with av.open(str(path), "w", format="gif") as out:
+        stream = out.add_stream("gif", rate=10)
+        assert isinstance(stream, av.VideoStream)
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = "rgb8"
+        frame = av.VideoFrame(width, height, "rgb24").reformat(format="rgb8")
+        frame.pts = 0
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

@@ -1,0 +1,90 @@
+"""Shared fixtures: an in-process emulator on a frozen clock, a streaming client for it, a live server."""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from mock_server import create_app
+from mock_server._emulator import Emulator
+from nemo_contract._transport import StreamingASGITransport
+
+BASE = "http://emulator.test"
+SKILL_HEADERS = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
+#: Virtual clock start of the in-process fixtures: 2026-03-13T00:00:00Z.
+START = 1773360000.0
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def app() -> typing.Iterator[Starlette]:
+    """A fresh emulator, seed 7, its clock frozen at START (tests move it with ``emulator.clock.advance``)."""
+    application = create_app(seed=7, time_scale=0.0, clock_start=START)
+    yield application
+    application.state.emulator.close()
+
+
+@pytest.fixture
+def emulator(app: Starlette) -> Emulator:
+    found: Emulator = app.state.emulator
+    return found
+
+
+@pytest.fixture
+async def client(app: Starlette) -> typing.AsyncIterator[httpx.AsyncClient]:
+    transport = StreamingASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=SKILL_HEADERS) as http:
+        yield http
+
+
+async def new_token(client: httpx.AsyncClient, client_id: str = "client-1") -> tuple[str, str]:
+    """(token, user_id) for a client id."""
+    response = await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": client_id})
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    return data["token"], data["user_id"]
+
+
+async def new_session(client: httpx.AsyncClient, token: str, language: str | None = "en") -> str:
+    body: dict[str, str] = {"task_name": "project"}
+    if language is not None:
+        body["language"] = language
+    response = await client.post(
+        "/api/tasks/me/with-session/nemo_agent", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    session_id: str = response.json()["data"]["session_id"]
+    return session_id
+
+
+class LiveServer(typing.NamedTuple):
+    url: str
+    app: Starlette
+
+
+@pytest.fixture
+def live_server() -> typing.Iterator[LiveServer]:
+    """The emulator under a real uvicorn on a free loopback port (time scale 1000: a minute takes 60 ms)."""
+    application = create_app(seed=7, time_scale=1000.0)
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=0, log_level="error", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live emulator did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield LiveServer(f"http://127.0.0.1:{port}", application)
+    server.should_exit = True
+    thread.join(timeout=10)

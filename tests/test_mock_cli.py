@@ -1,0 +1,111 @@
+"""``nemo-mock serve`` as a real process: prints its URL, serves, ends streams and exits 0 on SIGTERM/Ctrl-C."""
+
+from __future__ import annotations
+
+import pathlib
+import signal
+import subprocess
+import sys
+import typing
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.live
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("nemo-mock: serving http://127.0.0.1:"), line + (
+        process.stderr.read() if process.stderr else ""
+    )
+    return process, line.split()[2]
+
+
+def _stop(process: subprocess.Popen[str], sig: int) -> tuple[int, str]:
+    process.send_signal(sig)
+    try:
+        _, err = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return process.returncode, err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_its_url_answers_health_and_exits_0(sig: int) -> None:
+    process, url = _start("--seed", "3", "--time-scale", "2")
+    try:
+        health = httpx.get(f"{url}/__mock__/health", timeout=5).json()["data"]
+        assert (health["seed"], health["time_scale"]) == (3, 2.0)
+    finally:
+        code, err = _stop(process, sig)
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
+def test_sigterm_ends_an_open_stream_cleanly() -> None:
+    process, url = _start()
+    try:
+        with httpx.Client(base_url=url, timeout=10) as http:
+            token = http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "c"}).json()["data"]["token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            sid = http.post("/api/tasks/me/with-session/nemo_agent", json={"task_name": "p"}, headers=auth).json()[
+                "data"
+            ]["session_id"]
+            body = {
+                "app_name": "nemo_agent",
+                "session_id": sid,
+                "new_message": {"parts": [{"text": "generate a video"}]},
+            }
+            with http.stream("POST", "/run_sse", json=body, headers=auth) as response:
+                assert response.status_code == 200
+                chunks: typing.Iterator[bytes] = response.iter_raw()
+                first = next(chunks)
+                assert first.startswith(b"data: ")
+                process.send_signal(signal.SIGTERM)
+                rest = b"".join(chunks)  # the server closes the stream; no hang, no error
+                assert b"Traceback" not in rest
+        code, err = _stop(process, signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--port", "99999"], "port"),
+        (["--time-scale", "-1"], "time-scale"),
+        (["--seed", "x"], "seed"),
+        (["--config", "/nonexistent/knobs.yaml"], "cannot read config file"),
+    ],
+)
+def test_bad_flags_and_files_get_one_line_and_exit_2(args: list[str], problem: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", *args], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert problem in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_config_file_names_its_problem(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "knobs.yaml"
+    path.write_text("heartbeat: loud\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "heartbeat" in result.stderr

@@ -1,0 +1,211 @@
+"""Render jobs on the virtual clock: lifecycle, both shapes, 402/409/404, cancel, download and Range."""
+
+from __future__ import annotations
+
+import io
+import typing
+
+import av
+import httpx
+import pytest
+
+from mock_server._emulator import Emulator
+
+from .conftest import SKILL_HEADERS, new_session, new_token
+
+pytestmark = pytest.mark.anyio
+
+DRAFT: dict[str, typing.Any] = {
+    "t": [
+        {"tt": 0, "sg": [{"id": "s1", "n": "city timelapse", "st": 0, "d": 2500, "u": "http://x/c.mp4"}]},
+        {"tt": 7, "sg": [{"id": "s2", "n": "title", "st": 0, "d": 1000, "x": "Urban Dreams"}]},
+    ],
+    "d": 2500,
+    "m": {"title": "Urban Dreams", "width": 640, "height": 360, "fps": 25},
+}
+
+
+async def _start(
+    client: httpx.AsyncClient, render_id: str = "render_1", draft: dict[str, typing.Any] | None = None
+) -> tuple[str, str, httpx.Response]:
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    body = {"id": render_id, "sessionId": sid, "draft": DRAFT if draft is None else draft, "output": {"format": "mp4"}}
+    response = await client.post("/api/render/proxy/lambda", json=body, headers={"Authorization": f"Bearer {token}"})
+    return token, sid, response
+
+
+def _probe(data: bytes) -> tuple[str, int, int, float]:
+    with av.open(io.BytesIO(data), mode="r") as container:
+        stream = container.streams.video[0]
+        duration = float(container.duration or 0) / av.time_base
+        return stream.codec_context.name, stream.codec_context.width, stream.codec_context.height, duration
+
+
+async def test_a_render_goes_pending_processing_completed_and_serves_a_real_mp4(
+    client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    token, _, started = await _start(client)
+    assert started.status_code == 200
+    assert started.json() == {"code": 0, "id": "render_1", "status": "pending", "progress": 0}
+    headers = {"Authorization": f"Bearer {token}"}
+    seen = []
+    progress = []
+    for _ in range(20):
+        emulator.clock.advance(5)
+        body = (await client.get("/api/render/proxy/lambda/render_1", headers=headers)).json()
+        seen.append(body["status"])
+        progress.append(body["progress"])
+        if body["status"] == "completed":
+            break
+    assert seen[-1] == "completed"
+    assert "processing" in seen
+    assert progress == sorted(progress) and progress[-1] == 100
+    assert 30 <= 5 * len(seen) <= 95
+    output = body["output"]
+    assert output["duration"] == 2.5
+    assert output["url"] == "http://emulator.test/render-result/render_1.mp4"
+    video = await client.get(output["url"])
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    assert len(video.content) == output["size"]
+    codec, width, height, duration = _probe(video.content)
+    assert (codec, width, height) == ("h264", 640, 360)
+    assert abs(duration - 2.5) <= 0.1
+    download = await client.get("/api/render/proxy/render_1/download", headers=headers)
+    assert download.content == video.content
+
+
+async def test_range_requests_on_the_output(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    token, _, _ = await _start(client)
+    emulator.clock.advance(100)
+    body = (await client.get("/api/render/proxy/lambda/render_1", headers={"Authorization": f"Bearer {token}"})).json()
+    url = body["output"]["url"]
+    whole = (await client.get(url)).content
+    part = await client.get(url, headers={"Range": "bytes=10-29"})
+    assert part.status_code == 206
+    assert part.content == whole[10:30]
+    assert part.headers["content-range"] == f"bytes 10-29/{len(whole)}"
+    beyond = await client.get(url, headers={"Range": f"bytes={len(whole) + 10}-"})
+    assert beyond.status_code == 416
+
+
+async def test_wrapped_render_shape(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    await client.put("/__mock__/config", json={"render_shape": "wrapped"})
+    token, _, started = await _start(client)
+    data = started.json()["data"]
+    assert started.json()["success"] is True
+    assert (data["id"], data["status"], data["progress"]) == ("render_1", "pending", 0)
+    assert data["createdAt"] == 1773360000000
+    emulator.clock.advance(100)
+    done = (await client.get("/api/render/proxy/lambda/render_1", headers={"Authorization": f"Bearer {token}"})).json()
+    assert done["data"]["status"] == "completed"
+    assert done["data"]["outputUrl"].endswith("/render-result/render_1.mp4")
+    assert done["data"]["completedAt"] > data["createdAt"]
+
+
+@pytest.mark.parametrize("drop", ["X-Skill-Source", "X-Skill-Version", "X-Skill-Platform"])
+async def test_a_render_start_without_all_three_attribution_headers_is_402(
+    client: httpx.AsyncClient, drop: str
+) -> None:
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    headers = {k: v for k, v in SKILL_HEADERS.items() if k != drop}
+    async with httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url), headers=headers) as bare:
+        response = await bare.post(
+            "/api/render/proxy/lambda",
+            json={"id": "r", "sessionId": sid, "draft": DRAFT},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert (response.status_code, response.json()["code"]) == (402, 402)
+    assert drop in response.json()["message"]
+
+
+async def test_a_plan_that_blocks_export_is_402_and_says_it_is_not_credits(client: httpx.AsyncClient) -> None:
+    token, user_id = await new_token(client)
+    await client.put(f"/__mock__/accounts/{user_id}", json={"export_allowed": False})
+    sid = await new_session(client, token)
+    response = await client.post(
+        "/api/render/proxy/lambda",
+        json={"id": "r", "sessionId": sid, "draft": DRAFT},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert (response.status_code, response.json()["code"]) == (402, 402)
+    assert "credits" in response.json()["message"]
+
+
+async def test_a_reused_render_id_is_409(client: httpx.AsyncClient) -> None:
+    token, sid, _ = await _start(client)
+    again = await client.post(
+        "/api/render/proxy/lambda",
+        json={"id": "render_1", "sessionId": sid, "draft": DRAFT},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert (again.status_code, again.json()["code"]) == (409, 409)
+
+
+@pytest.mark.parametrize("draft", [{}, {"t": []}, {"t": [{"tt": 0, "sg": []}], "d": 1000}])
+async def test_an_empty_draft_is_accepted_then_fails_with_invalid_draft(
+    client: httpx.AsyncClient, emulator: Emulator, draft: dict[str, typing.Any]
+) -> None:
+    token, _, started = await _start(client, draft=draft)
+    assert started.json()["status"] == "pending"
+    emulator.clock.advance(5)
+    body = (await client.get("/api/render/proxy/lambda/render_1", headers={"Authorization": f"Bearer {token}"})).json()
+    assert (body["status"], body["error"]) == ("failed", "invalid draft")
+    assert "output" not in body
+
+
+async def test_cancel_fails_the_render_and_a_second_cancel_is_409(
+    client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    token, _, _ = await _start(client)
+    headers = {"Authorization": f"Bearer {token}"}
+    emulator.clock.advance(10)
+    cancelled = await client.post("/api/render/proxy/lambda/render_1/cancel", headers=headers)
+    assert (cancelled.json()["status"], cancelled.json()["error"]) == ("failed", "cancelled")
+    emulator.clock.advance(100)
+    assert (await client.get("/api/render/proxy/lambda/render_1", headers=headers)).json()["status"] == "failed"
+    again = await client.post("/api/render/proxy/lambda/render_1/cancel", headers=headers)
+    assert (again.status_code, again.json()["code"]) == (409, 409)
+    download = await client.get("/api/render/proxy/render_1/download", headers=headers)
+    assert (download.status_code, download.json()["code"]) == (409, 409)
+
+
+async def test_an_injected_render_fault_fails_the_job(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    await client.put(
+        "/__mock__/config", json={"faults": [{"path": "/api/render/proxy/lambda", "fail_render": "gpu node lost"}]}
+    )
+    token, _, started = await _start(client)
+    assert started.status_code == 200
+    emulator.clock.advance(10)
+    body = (await client.get("/api/render/proxy/lambda/render_1", headers={"Authorization": f"Bearer {token}"})).json()
+    assert (body["status"], body["error"]) == ("failed", "gpu node lost")
+
+
+async def test_unknown_and_foreign_renders_are_404(client: httpx.AsyncClient) -> None:
+    await _start(client)
+    other, _ = await new_token(client, "other")
+    for path in [
+        "/api/render/proxy/lambda/render_1",
+        "/api/render/proxy/lambda/nope",
+        "/api/render/proxy/nope/download",
+    ]:
+        response = await client.get(path, headers={"Authorization": f"Bearer {other}"})
+        assert (response.status_code, response.json()["code"]) == (404, 404), path
+    assert (await client.get("/render-result/nope.mp4")).status_code == 404
+
+
+async def test_download_before_completion_is_409(client: httpx.AsyncClient) -> None:
+    token, _, _ = await _start(client)
+    response = await client.get("/api/render/proxy/render_1/download", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, response.json()["code"]) == (409, 409)
+
+
+async def test_an_unknown_session_in_a_render_start_is_1002(client: httpx.AsyncClient) -> None:
+    token, _ = await new_token(client)
+    response = await client.post(
+        "/api/render/proxy/lambda",
+        json={"id": "r", "sessionId": "1234567890123456789", "draft": DRAFT},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert (response.status_code, response.json()["code"]) == (404, 1002)
