@@ -26,21 +26,25 @@ __all__ = ["ASPECTS", "BGM_VOLUME", "TITLE_MS", "ToolStep", "TurnPlan", "plan_tu
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ToolStep:
-    name: str
+    """One tool call: its name and args, how long it runs, what it answers, the state keys it replaces."""
+
+    name: str  # generate_video_with_seedance | generate_music | understand_video | edit_multitrack
     args: dict[str, Any]
-    duration: float
-    response: dict[str, Any]
-    state_delta: dict[str, Any]
+    duration: float  # virtual seconds; the stream sends heartbeats meanwhile
+    response: dict[str, Any]  # the functionResponse "response" object
+    state_delta: dict[str, Any]  # complete new values of any of "draft", "generated_media", "canvas_config"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TurnPlan:
+    """One turn; opening_delay + the step durations + closing_delay is its duration."""
+
     kind: Literal["generation", "edit", "chat"]
-    opening: str | None
-    opening_delay: float
+    opening: str | None  # text before the tools run
+    opening_delay: float  # virtual seconds before the opening text (or the first tool)
     steps: tuple[ToolStep, ...]
-    closing: str | None
-    closing_delay: float
+    closing: str | None  # text after the tools; None: the stream closes without any
+    closing_delay: float  # virtual seconds between the last tool response and the closing text
 
 
 BGM_VOLUME = 0.35
@@ -343,7 +347,8 @@ def _apply(w: _Work, ctx: _Ctx, op: Op) -> tuple[Fact, dict[str, Any]]:
     if op.kind == "transitions":
         return _transitions(w, ctx, op.value), {"action": "add_transitions", "transition": op.value}
     mode, amount = op.value
-    return _volume(w, mode, amount), {"action": "set_volume", mode: amount}
+    said = {"volume": amount} if mode == "set" else {"change": amount * VOLUME_STEP}
+    return _volume(w, mode, amount), {"action": "set_volume", **said}
 
 
 def _apply_all(w: _Work, ctx: _Ctx, ops: list[Op]) -> tuple[list[Fact], list[Fact], list[dict[str, Any]]]:
@@ -382,18 +387,19 @@ def _plan_edit(ctx: _Ctx, ops: list[Op], state: Mapping[str, Any], silent_close_
     changes, notes, actions = _apply_all(w, ctx, ops)
     if not changes:  # nothing to do is an answer, not an edit (and costs nothing)
         return _chat(ctx, texts.unchanged_reply(ctx.rng, ctx.lang, notes))
-    silent = ctx.rng.random() < silent_close_rate  # always drawn, so later draws never depend on the outcome
+    # Exactly one draw decides silence, and the text is worded either way, so the rest of the plan (durations
+    # included) is the same whatever the draw says.
+    silent = ctx.rng.random() < silent_close_rate
+    said = texts.edit_closing(ctx.rng, ctx.lang, changes, notes)
     final = _tidy(w.draft)
     delta: dict[str, Any] = {"draft": final}
     if w.canvas != canvas_before:
         delta["canvas_config"] = copy.deepcopy(w.canvas)
     if w.media_changed:
         delta["generated_media"] = copy.deepcopy(w.media)
-    closing = None if silent else texts.edit_closing(ctx.rng, ctx.lang, changes, notes)
     opening_delay, step, closing_delay = _split(ctx, "edit", [0.1, 0.8, 0.1])
-    return TurnPlan(
-        "edit", None, opening_delay, _steps([_edit_spec(actions, final, delta, 0.8)], [step]), closing, closing_delay
-    )
+    steps = _steps([_edit_spec(actions, final, delta, 0.8)], [step])
+    return TurnPlan("edit", None, opening_delay, steps, None if silent else said, closing_delay)
 
 
 def _orientation(visuals: list[Mapping[str, Any]]) -> tuple[int, int]:

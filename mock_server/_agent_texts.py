@@ -290,15 +290,16 @@ _CN_FILLER = re.compile(
 
 def _subject(masked: str, lang: Lang) -> str:
     """A short label for a generated clip: what the message asks to show."""
-    if lang == "zh":
+    fallback = "AI 片段" if lang == "zh" else "AI clip"
+    if re.search(r"[\u4e00-\u9fff]", masked):
         found = re.search(r"([^，。,.!！?？；;\s“”「」]{1,20}?)的?(?:视频|短片|影片|片子)", masked)
-        return _CN_FILLER.sub("", found.group(1) if found else "").strip("的 ") or "AI 片段"
+        return _CN_FILLER.sub("", found.group(1) if found else "").strip("的 ") or fallback
     found = re.search(
         r"\b(?:of|about|showing|featuring)\s+(?:(?:a|an|the|some)\s+)?([^.,;:!?\n\"“”「」]+)", masked, re.I
     )
     label = found.group(1) if found else ""
     label = re.split(r"\s+(?:with|and|in|for|set|using|then|that|at|from|into|but)\b", label, maxsplit=1)[0]
-    return " ".join(label.split()[:4]) or "AI clip"
+    return " ".join(label.split()[:4]) or fallback
 
 
 # -- recognising ----------------------------------------------------------------------------------------------
@@ -320,20 +321,7 @@ _QUOTED = "|".join(f"{re.escape(o)}([^{re.escape(c)}\\n]{{1,80}}){re.escape(c)}"
 _QUOTED += r"|(?<!\w)'([^'\n]{1,80})'(?!\w)"  # a straight single quote only when it is not an apostrophe
 _QUOTED_RE = re.compile(_QUOTED)
 _OPENERS = "\"“「『《‘'"
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
+_CN_DIGITS = dict(zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 _UP = {"louder", "up", "raise", "increase", "boost", "大声", "响亮", "大", "高", "调大", "调高", "提高", "增大", "加大"}
 _SENTENCE_END = re.compile(r"[.;!?\n。；！？]")
 _GENRE_RES = tuple((re.compile(pattern, _I), label) for pattern, label in _GENRES)
@@ -355,20 +343,21 @@ _PIECES = {
     "PRE": rf"[^{_OPENERS}\n]",
     "NOTEXT": rf"(?![^{_OPENERS}\n]{{0,24}}?[{_OPENERS}])(?!\s*[:：])",
     "UNQUOTED": r"([^\n.;!?,，。；！？\"“”「」]{1,80}?)(?=\s+(?:and|then)\b|[\n.;!?,，。；！？]|$)",
-    "GUARD": r"(?!and\b|then\b|titles?\b|captions?\b|text\b|music\b|bgm\b|soundtrack\b|transitions?\b)",
+    "GUARD": r"(?!and\b|then\b|titles?\b|captions?\b|text\b|music\b|bgm\b|soundtrack\b|transitions?\b|no\b|without\b)",
     "NOUN": r"(?:videos?|clips?|movies?|films?|reels?|shorts|montages?|trailers?|promos?|vlogs?|slideshows?|mp4s?)",
     "MUSICCN": r"(?:背景音乐|音乐|配乐|BGM)",
 }
 # "kind reading pattern"; an indented line continues the pattern above. Title rules read the message itself, the
 # others the message with quoted phrases blanked, so a title never reads as a keyword.
 _RULE_TABLE = r"""
-music genre \b(?:add|put|insert|include|throw\s+in|lay)\b(?:\s+{GUARD}[\w'-]+){0,3}?\s+
+music genre \b(?:add|put|insert|include|throw\s+in|lay|generate|create|compose|make)\b(?:\s+{GUARD}[\w'-]+){0,3}?\s+
   (?:music|bgm|soundtrack|song|tune)s?\b
 music genre \b(?:background|backing)\s+(?:music|track|song|tune)s?\b
 music genre \b(?:change|switch|swap|replace)\s+(?:the\s+)?(?:background\s+)?(?:music|bgm|song|soundtrack)\b
 music genre (?:添加|加上|加入|加点|加个|加一段|加一首|配上|换成|换个|换首|换一首|来点|来一段|
   来首|加)[^，。,.!！?？；;\s]{0,6}?(?:音乐|配乐|BGM|歌曲|歌)
-music genre 背景音乐|配乐|\bBGM\b
+music genre \b(?:and|with|plus)\s+(?:some\s+)?(?:{GUARD}[\w'-]+\s+)?(?:music|bgm|soundtrack)\b(?!\s*(?:'s\s+)?volume)
+music genre 背景音乐|配乐
 unmusic none \b(?:remove|delete|drop|strip|kill|ditch|lose|take\s+out|get\s+rid\s+of|turn\s+off|switch\s+off)\s+
   (?:the\s+|all\s+(?:the\s+)?|any\s+|that\s+|my\s+)?(?:background\s+)?(?:music|bgm|soundtrack|songs?|audio(?:\s+tracks?)?)\b
 unmusic none \b(?:no|without)\s+(?:more\s+|any\s+)?(?:background\s+)?(?:music|bgm|soundtrack)\b
@@ -377,7 +366,8 @@ unmusic none (?:删除|删掉|去掉|去除|移除|拿掉|关掉|关闭|取消|�
 unmusic none (?:把|将)?{MUSICCN}给?(?:删除|删掉|去掉|去除|移除|拿掉|关掉|删了|去了|静音)|静音
 title text \b(?:title|caption|headline|text(?:\s+overlay)?|titled|call\s+it|name\s+it)s?\b
   (?:{PRE}{0,24}?(?:{QUOTED})|\s*[:：]\s*{UNQUOTED})
-title none \b(?:add|put|insert|include)\s+(?:a\s+|an\s+|the\s+|some\s+)?(?:title|caption|headline)s?\b{NOTEXT}
+title none \b(?:add|put|insert|include|create|make)\s+(?:a\s+|an\s+|the\s+|some\s+)?(?:title|caption|headline)s?\b
+  {NOTEXT}
 title text (?:标题|字幕|文字|文案|片名)(?:{PRE}{0,8}?(?:{QUOTED})|\s*[:：]\s*([^\n，。；！？,.;!?"“”「」]{1,40}))
 title none (?:添加|加上|加个|加一个|加)(?:一个|个)?(?:标题|字幕){NOTEXT}
 trim seconds \b(?:trim|cut|shorten|clip|crop|chop|reduce)(?:\s+(?:it|this|that|down|everything|the\s+(?:video|clip|
@@ -420,7 +410,7 @@ _STRONG = r"""
 """
 _WEAK = r"""
 \b(?:re-?)?(?:generate|generating|create|creating|produce|producing)\b|\bmake\s+(?:me\s+|us\s+)?(?:a|an)\b
-|\bauto[- ]?(?:generate|edit|create|make|cut)\b|\bautomatically\b|生成|制作|创建|做一个|做个|自动
+|\bauto[- ]?(?:generat|edit|creat|mak|cut)\w*|\bautomatic(?:ally)?\b|生成|制作|创建|做一个|做个|自动
 """
 
 
@@ -442,7 +432,8 @@ def _first(match: re.Match[str] | None) -> str | None:
 
 
 def _number(text: str) -> float | None:
-    if not text:
+    """A number as written with digits or in Chinese, capped so that no later arithmetic can overflow."""
+    if not text or len(text) > 12:
         return None
     if text[0] in _CN_DIGITS or text[0] in "十百":
         total = digit = 0
@@ -460,9 +451,10 @@ def _number(text: str) -> float | None:
 
 
 def _sentence(masked: str, start: int, end: int) -> str:
-    left = max((m.end() for m in _SENTENCE_END.finditer(masked, 0, start)), default=0)
-    right = _SENTENCE_END.search(masked, end)
-    return masked[left : right.start() if right else len(masked)]
+    """The words around a match, up to its sentence's ends: where a music style or transition name belongs to it."""
+    left = max((m.end() for m in _SENTENCE_END.finditer(masked, max(0, start - 60), start)), default=max(0, start - 60))
+    right = _SENTENCE_END.search(masked, end, end + 60)
+    return masked[left : right.start() if right else end + 60]
 
 
 def _genre_in(text: str, *, before_music: bool = False) -> str | None:
@@ -559,13 +551,9 @@ def read(message: str, lang: Lang) -> Reading:
     ops = _ops(message, masked)
     strength = 2 if _STRONG_RE.search(masked) else 1 if _WEAK_RE.search(masked) else 0
     genre = next((op.value for op in ops if op.kind == "music" and op.value), None)
-    found = _SECONDS_RE.search(masked)
+    length = _SECONDS_RE.search(masked)
+    seconds = (_number(length.group(1)) or None) if length else None
     quoted = next((t for m in _QUOTED_RE.finditer(message) if (t := (_first(m) or "").strip())), None)
     return Reading(
-        ops,
-        strength,
-        genre or _genre_in(masked, before_music=True),
-        (_number(found.group(1)) or None) if found else None,
-        quoted,
-        _subject(masked, lang),
+        ops, strength, genre or _genre_in(masked, before_music=True), seconds, quoted, _subject(masked, lang)
     )

@@ -10,7 +10,7 @@ import urllib.parse
 
 import anyio.to_thread
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from nemo_contract._protocol import (
     ACCEPTED_FORMATS_TEXT,
@@ -26,10 +26,21 @@ from ._clock import iso8601
 from ._emulator import emulator_of
 from ._envelope import ok
 from ._errors import ProtocolError
+from ._files import MediaFile
 from ._store import Account, Session, Token
 from ._validation import validate_body
 
-__all__ = ["credits", "file_info", "issue_token", "new_session", "read_json", "serve_upload", "state", "upload"]
+__all__ = [
+    "credits",
+    "file_info",
+    "issue_token",
+    "new_session",
+    "read_json",
+    "serve_generated",
+    "serve_upload",
+    "state",
+    "upload",
+]
 
 #: What a URL upload is said to be: the real service downloads it later; the emulator does not fetch anything.
 _URL_DEFAULTS: dict[FileType, tuple[float | None, int | None, int | None, float | None]] = {
@@ -149,7 +160,6 @@ def file_info(
 
 async def upload(request: Request) -> Response:
     session = _own_session(request)
-    emulator = emulator_of(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         files = await _url_upload(request)
@@ -158,7 +168,6 @@ async def upload(request: Request) -> Response:
     else:
         raise ProtocolError(Code.BAD_REQUEST, "upload as multipart/form-data (field 'files') or JSON {\"urls\": [...]}")
     session.state["video_infos"] = [*session.state["video_infos"], *files]
-    del emulator  # the session object is the emulator's own; nothing else to record
     return ok({"files": files, "session_state_applied": True})
 
 
@@ -197,8 +206,28 @@ async def _multipart_upload(request: Request) -> list[dict[str, typing.Any]]:
     return files
 
 
+async def serve_generated(request: Request) -> Response:
+    """What the agent's generated media URLs point at: a still-picture MP4 or a quiet-tone MP3 of that length."""
+    from ._media import render_mp3, render_mp4
+
+    emulator = emulator_of(request)
+    stem, _, suffix = request.path_params["name"].rpartition(".")
+    media = emulator.store.generated.get(stem)
+    kinds = {"mp4": "video", "mp3": "audio"}
+    if media is None or kinds.get(suffix) != media.get("media_type"):
+        raise ProtocolError(Code.NOT_FOUND, "no such generated media")
+    duration_ms = max(100, min(int(float(media.get("duration") or 10) * 1000), 30 * 60 * 1000))
+    path = emulator.data_dir / "generated" / f"{duration_ms}ms.{suffix}"
+    if not path.is_file():
+        if suffix == "mp4":
+            await anyio.to_thread.run_sync(lambda: render_mp4(path, width=1920, height=1080, duration_ms=duration_ms))
+        else:
+            await anyio.to_thread.run_sync(lambda: render_mp3(path, duration_ms=duration_ms))
+    return MediaFile(path, media_type="video/mp4" if suffix == "mp4" else "audio/mpeg")
+
+
 async def serve_upload(request: Request) -> Response:
     found = emulator_of(request).store.uploads.get(request.path_params["file_id"])
     if found is None or found[1] != request.path_params["filename"]:
         raise ProtocolError(Code.NOT_FOUND, "no such file")
-    return FileResponse(found[0], filename=found[1])
+    return MediaFile(found[0], filename=found[1])

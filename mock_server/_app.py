@@ -43,6 +43,7 @@ def _routes() -> list[Route]:
         (PATHS.render_download, _renders.download_render, ["GET"]),
         ("/render-result/{name}", _renders.serve_result, ["GET"]),
         ("/cdn/uploads/{file_id}/{filename}", _api.serve_upload, ["GET"]),
+        ("/cdn/generated/{name}", _api.serve_generated, ["GET"]),
     ]
     return [Route(path, endpoint, methods=methods) for path, endpoint, methods in [*api, *_admin.ROUTES]]
 

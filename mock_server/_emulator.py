@@ -58,7 +58,7 @@ class Emulator:
         self.clock.reset(start=self._clock_start)
         self.journal = Journal(self.initial_config.journal_size)
         self._install(self.initial_config, Store(self.seed))
-        for child in ("uploads", "renders"):
+        for child in ("uploads", "renders", "generated"):
             shutil.rmtree(self.data_dir / child, ignore_errors=True)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from av.container import InputContainer
     from av.stream import Stream
 
-__all__ = ["MediaInfo", "probe", "render_mp4"]
+__all__ = ["MediaInfo", "probe", "render_mp3", "render_mp4"]
 
 #: Demuxers that hold one still picture; their "duration" is a placeholder, not a property of the file.
 _IMAGE_FORMATS = frozenset({"image2", "gif", "apng", "webp"})
@@ -220,3 +220,37 @@ def _encoded_gop(width: int, height: int, fps: int, color: tuple[int, int, int])
     if len(packets) != frames or not packets[0].is_keyframe or any(p.is_keyframe for p in packets[1:]):
         raise RuntimeError(f"libx264 produced an unexpected GOP ({len(packets)} packets for {frames} frames).")
     return tuple((bytes(p), bool(p.is_keyframe)) for p in packets)
+
+
+def render_mp3(path: Path, *, duration_ms: int, sample_rate: int = 22050) -> int:
+    """Write a quiet-tone MP3 of ``duration_ms`` (the emulator's stand-in for generated music); returns its size."""
+    if not _MIN_DURATION_MS <= duration_ms <= _MAX_DURATION_MS:
+        raise ValueError(f"duration must be {_MIN_DURATION_MS} ms to {_MAX_DURATION_MS} ms, not {duration_ms}")
+    import array
+
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    samples = duration_ms * sample_rate // 1000
+    chunk = 1152  # one MP3 frame of samples
+    # One period-aligned block of a soft 220 Hz tone, reused for every frame.
+    tone = array.array("h", (int(1600 * math.sin(2 * math.pi * 220 * i / sample_rate)) for i in range(chunk)))
+    try:
+        with av.open(str(temp), "w", format="mp3") as out:
+            stream = out.add_stream("libmp3lame", rate=sample_rate, layout="mono")
+            for start in range(0, samples, chunk):
+                count = min(chunk, samples - start)
+                frame = av.AudioFrame(format="s16p", layout="mono", samples=count)
+                frame.planes[0].update(tone[:count].tobytes())
+                frame.sample_rate = sample_rate
+                frame.pts = start
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path.stat().st_size

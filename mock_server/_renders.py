@@ -14,7 +14,7 @@ import typing
 import anyio
 import anyio.to_thread
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from nemo_contract._protocol import ATTRIBUTION_HEADERS, PATHS, Code, RenderShape, RenderStatus
 
@@ -22,6 +22,7 @@ from ._api import base_url, read_json
 from ._emulator import Emulator, emulator_of
 from ._envelope import json_response
 from ._errors import ProtocolError
+from ._files import MediaFile
 from ._faults import FaultPlan
 from ._store import Render
 
@@ -196,7 +197,7 @@ async def _completed_file(request: Request, render: Render) -> pathlib.Path:
 async def download_render(request: Request) -> Response:
     render = _own_render(request)
     path = await _completed_file(request, render)
-    return FileResponse(path, media_type="video/mp4", filename=f"{render.render_id}.mp4")
+    return MediaFile(path, media_type="video/mp4", filename=f"{render.render_id}.mp4")
 
 
 async def serve_result(request: Request) -> Response:
@@ -206,4 +207,4 @@ async def serve_result(request: Request) -> Response:
     if render is None:
         raise ProtocolError(Code.NOT_FOUND, "no such render result")
     path = await _completed_file(request, render)
-    return FileResponse(path, media_type="video/mp4")
+    return MediaFile(path, media_type="video/mp4")

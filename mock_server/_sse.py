@@ -180,6 +180,8 @@ class Turn:
                 break
             # The state changes when the tool finishes, whatever happens to the stream afterwards.
             self.session.state.update(copy.deepcopy(step.state_delta))
+            for media in step.state_delta.get("generated_media", []):
+                self.emulator.store.generated[media["id"]] = media
             yield self.result(call_id, step.name, step.response, step.state_delta, at)
             sent += 1
         else:

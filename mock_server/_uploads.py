@@ -127,7 +127,9 @@ def _declared_length(value: str | None) -> int | None:
 
 
 def _too_large(max_bytes: int) -> str:
-    return f"The upload is larger than the limit of {max_bytes // (1024 * 1024)} MB ({max_bytes} bytes)."
+    mib = 1024 * 1024
+    limit = f"{max_bytes // mib} MB" if max_bytes % mib == 0 else f"{max_bytes} bytes"
+    return f"The upload is larger than the {limit} limit."
 
 
 def clean_filename(raw: str) -> str:

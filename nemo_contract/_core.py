@@ -21,7 +21,7 @@ import httpx
 from ._envelope import read_body
 from ._exceptions import APIError, FileTooLarge, LocalFileError, UnexpectedResponse
 from ._identity import SkillIdentity
-from ._models import Credentials, Credits, Message, MessageKind, Snapshot, UploadedFile
+from ._models import Credentials, Credits, Message, MessageKind, Snapshot, UploadedFile, field_dict, field_list
 from ._ops import Emit, Flow, OpenStream, RequestSpec, Send, Sleep, StreamHandle
 from ._protocol import MAX_UPLOAD_BYTES, PATHS, Code, Header, SkillSource
 from ._session import detect_language
@@ -62,14 +62,14 @@ class Core:
         credentials: Credentials | None,
         clock: typing.Callable[[], float],
         download_dir: pathlib.Path,
-        gui_actions: bool,
+        auto_export: bool,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.identity = identity
         self.language = language
         self.clock = clock
         self.download_dir = download_dir
-        self.gui_actions = gui_actions
+        self.auto_export = auto_export
         self.credentials = credentials if credentials is not None else Credentials()
         if token:
             self.credentials.token = token
@@ -133,7 +133,7 @@ class Core:
                 return answer
             assert isinstance(answer, httpx.Response)
             try:
-                return read_body(answer, user_id=self.credentials.user_id)
+                return read_body(answer)
             except APIError as error:
                 if retried or not self._recoverable(error, scope):
                     raise
@@ -255,12 +255,15 @@ class Core:
             Scope.SESSION,
         )
         data = _data(body)
-        state = data.get("state") if isinstance(data.get("state"), dict) else {}
-        draft = state.get("draft") if isinstance(state.get("draft"), dict) else {}
-        infos = state.get("video_infos") if isinstance(state.get("video_infos"), list) else []
-        media = state.get("generated_media") if isinstance(state.get("generated_media"), list) else []
+        state = field_dict(data, "state")
+        infos = [info for info in field_list(state, "video_infos") if isinstance(info, dict)]
         session_id = data.get("session_id") if isinstance(data.get("session_id"), str) else None
-        return Snapshot(session_id or self.credentials.session_id, draft, infos, media)
+        return Snapshot(
+            session_id or self.credentials.session_id,
+            field_dict(state, "draft"),
+            infos,
+            field_list(state, "generated_media"),
+        )
 
     def upload(self, sources: typing.Sequence[str | os.PathLike[str]]) -> Flow[list[UploadedFile]]:
         """Upload local files (one multipart request) and URLs (one JSON request)."""

@@ -17,6 +17,7 @@ from ._exceptions import (
     APIError,
     AuthenticationError,
     BadRequest,
+    Conflict,
     ExportBlocked,
     FileTooLarge,
     NotFound,
@@ -24,11 +25,10 @@ from ._exceptions import (
     RateLimited,
     ServiceError,
     SessionNotFound,
-    TurnInProgress,
     UnexpectedResponse,
     UnsupportedFileType,
 )
-from ._protocol import ACCEPTED_FORMATS_TEXT, DEFAULT_RETRY_AFTER, DEFAULT_WEB_URL, Code, Header, register_url
+from ._protocol import ACCEPTED_FORMATS_TEXT, DEFAULT_RETRY_AFTER, DEFAULT_WEB_URL, Code, Header
 
 __all__ = ["api_error", "read_body", "retry_after"]
 
@@ -82,17 +82,16 @@ def api_error(
     http_status: int | None,
     detail: str | None = None,
     data: typing.Any = None,
-    user_id: str | None = None,
     wait: float | None = None,
 ) -> APIError:
     """The exception for an error ``code``, with the advice the documents prescribe."""
     summary = _SUMMARIES.get(code, f"The service answered with error {code}")
     common: dict[str, typing.Any] = {"code": code, "http_status": http_status, "detail": detail}
     if code == Code.INSUFFICIENT_CREDITS:
+        # PROTOCOL.md: anonymous users get data.register_url (ending ?bind=<user_id>); registered users none.
         link = data.get("register_url") if isinstance(data, dict) else None
-        if not isinstance(link, str) or not link:
-            # An anonymous user (their id says so) still gets the link the documents promise.
-            link = register_url(user_id) if user_id and user_id.startswith("anon_") else None
+        if not isinstance(link, str) or not link.startswith(("https://", "http://")):
+            link = None
         return OutOfCredits(summary, register_url=link, top_up_url=DEFAULT_WEB_URL, **common)
     if code == Code.UNSUPPORTED_FILE_TYPE:
         return UnsupportedFileType(summary, accepted=ACCEPTED_FORMATS_TEXT, **common)
@@ -103,7 +102,7 @@ def api_error(
         Code.BAD_REQUEST: BadRequest,
         Code.EXPORT_BLOCKED: ExportBlocked,
         Code.NOT_FOUND: NotFound,
-        Code.CONFLICT: TurnInProgress,
+        Code.CONFLICT: Conflict,
         Code.RATE_LIMITED: RateLimited,
     }
     error = kinds.get(code, ServiceError)(summary, **common)
@@ -112,7 +111,7 @@ def api_error(
     return error
 
 
-def read_body(response: httpx.Response, *, user_id: str | None = None) -> dict[str, typing.Any]:
+def read_body(response: httpx.Response) -> dict[str, typing.Any]:
     """The JSON object of a successful answer; raises the ``APIError`` of an error envelope or status.
 
     Success is ``code == 0``, or (the wrapped render shape, which has no code) ``success: true``.
@@ -133,12 +132,14 @@ def read_body(response: httpx.Response, *, user_id: str | None = None) -> dict[s
                 http_status=status,
                 detail=message if isinstance(message, str) else None,
                 data=body.get("data"),
-                user_id=user_id,
                 wait=retry_after(response) if code == Code.RATE_LIMITED else None,
             )
         if body.get("success") is True:
             return body
     if 200 <= status < 300:
         raise UnexpectedResponse(f"The service sent an answer without a result (HTTP {status})")
-    code = _STATUS_CODES.get(status, status)
-    raise api_error(code, http_status=status, user_id=user_id, wait=retry_after(response) if status == 429 else None)
+    raise api_error(
+        _STATUS_CODES.get(status, status),
+        http_status=status,
+        wait=retry_after(response) if status == 429 else None,
+    )

@@ -13,7 +13,7 @@ The tree::
     │   ├── BadRequest (ValueError)                  400
     │   ├── ExportBlocked (PermissionError)          402: the plan, not credits
     │   ├── NotFound (LookupError)                   404
-    │   ├── TurnInProgress                           409: a turn of this session is still running
+    │   ├── Conflict                                 409: a turn still running, a render id used
     │   ├── RateLimited                              429 again after waiting once
     │   └── ServiceError                             any other code or status
     ├── TurnError                               a turn that started but did not end well
@@ -39,6 +39,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequest",
+    "Conflict",
     "ExportBlocked",
     "ExportError",
     "FileTooLarge",
@@ -55,7 +56,6 @@ __all__ = [
     "SessionNotFound",
     "TurnError",
     "TurnFailed",
-    "TurnInProgress",
     "TurnTimeout",
     "UnexpectedResponse",
     "UnsupportedFileType",
@@ -151,7 +151,7 @@ class NotFound(APIError, LookupError):
     advice = "It may have expired; start it again."
 
 
-class TurnInProgress(APIError):
+class Conflict(APIError):
     advice = "The previous request is still being worked on; wait for it to finish (check with 'status')."
 
 
@@ -197,6 +197,11 @@ class LocalFileError(NemoError, OSError):
 
 class NetworkError(NemoError, ConnectionError):
     advice = "Check your network connection and NEMO_API_URL, then try again."
+
+    def __init__(self, message: str, *, timed_out: bool = False, advice: str | None = None) -> None:
+        super().__init__(message, advice=advice)
+        #: The service stopped answering (a timeout), rather than refusing or dropping the connection.
+        self.timed_out = timed_out
 
 
 class UnexpectedResponse(NemoError, ValueError):

@@ -9,10 +9,31 @@ import typing
 
 from ._protocol import format_timeline
 
-__all__ = ["Credentials", "Credits", "ExportResult", "Message", "MessageKind", "Snapshot", "UploadedFile"]
+__all__ = [
+    "Credentials",
+    "Credits",
+    "ExportResult",
+    "Message",
+    "MessageKind",
+    "Snapshot",
+    "UploadedFile",
+    "field_dict",
+    "field_list",
+]
 
 
-class MessageKind(str, enum.Enum):
+def field_dict(container: typing.Mapping[str, typing.Any], key: str) -> dict[str, typing.Any]:
+    """``container[key]`` when it is an object, else an empty one (answers are read defensively)."""
+    value = container.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def field_list(container: typing.Mapping[str, typing.Any], key: str) -> list[typing.Any]:
+    value = container.get(key)
+    return value if isinstance(value, list) else []
+
+
+class MessageKind(enum.StrEnum):
     """What a message is, so a front end can style it (the text is always complete on its own)."""
 
     REPLY = "reply"  # the agent's words, GUI instructions translated
@@ -86,6 +107,12 @@ class Credits:
         return dataclasses.asdict(self)
 
 
+def _size(count: int) -> str:
+    if count < 1024 * 1024:
+        return f"{max(1, round(count / 1024))} KB"
+    return f"{count / (1024 * 1024):.1f} MB"
+
+
 def _seconds(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0") + "s"
 
@@ -130,10 +157,10 @@ class Snapshot:
     @property
     def text(self) -> str:
         lines = [self.summary]
-        tracks = self.draft.get("t") if isinstance(self.draft, dict) else None
+        tracks = field_list(self.draft, "t")
         if not tracks:
             lines.append("Nothing generated yet: describe the video you want.")
-        size = self.draft.get("m") if isinstance(self.draft.get("m"), dict) else {}
+        size = field_dict(self.draft, "m")
         if tracks and isinstance(self.draft.get("d"), int | float):
             shape = f", {size['width']}x{size['height']}" if size.get("width") and size.get("height") else ""
             lines.append(f"Length {_seconds(self.draft['d'] / 1000)}{shape}.")
@@ -144,8 +171,8 @@ class Snapshot:
 
     def to_dict(self) -> dict[str, typing.Any]:
         """A script-friendly description (the client's own shape, not the service's)."""
-        tracks = self.draft.get("t") if isinstance(self.draft.get("t"), list) else []
-        meta = self.draft.get("m") if isinstance(self.draft.get("m"), dict) else {}
+        tracks = field_list(self.draft, "t")
+        meta = field_dict(self.draft, "m")
         return {
             "session_id": self.session_id,
             "timeline": self.summary,
@@ -167,8 +194,7 @@ class ExportResult:
 
     @property
     def text(self) -> str:
-        megabytes = self.size / (1024 * 1024)
-        return f"✅ Video ready: saved to {self.path} ({megabytes:.1f} MB)."
+        return f"✅ Video ready: saved to {self.path} ({_size(self.size)})."
 
     def to_dict(self) -> dict[str, typing.Any]:
         return {"render_id": self.render_id, "path": str(self.path), "url": self.url, "size": self.size}

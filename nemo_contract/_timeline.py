@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import typing
 
-from ._models import Snapshot
+from ._models import Snapshot, field_dict
 from ._protocol import format_timeline
 
 __all__ = ["describe_changes", "track_summary"]
@@ -69,13 +69,9 @@ def describe_changes(before: Snapshot, after: Snapshot) -> list[str]:
         was, now = read(before.draft), read(after.draft)
         if was != now and now is not None:
             lines.append(f"{label}: {was} -> {now}" if was is not None else f"{label}: {now}")
-    old_meta = before.draft.get("m") if isinstance(before.draft.get("m"), dict) else {}
-    new_meta = after.draft.get("m") if isinstance(after.draft.get("m"), dict) else {}
+    old_meta, new_meta = field_dict(before.draft, "m"), field_dict(after.draft, "m")
     if new_meta.get("title") and old_meta.get("title") != new_meta.get("title"):
         lines.append(f'Project title: "{new_meta["title"]}"')
-    added_media = len(after.generated_media) - len(before.generated_media)
-    if added_media > 0:
-        lines.append(f"New generated media: {added_media}")
     if before.draft != after.draft and not lines:
         lines.append(f"Timeline updated: {after.summary}")
     return lines

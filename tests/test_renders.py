@@ -209,3 +209,15 @@ async def test_an_unknown_session_in_a_render_start_is_1002(client: httpx.AsyncC
         headers={"Authorization": f"Bearer {token}"},
     )
     assert (response.status_code, response.json()["code"]) == (404, 1002)
+
+
+@pytest.mark.parametrize("header", ["bytes=5-2", "items=0-10", "bytes=", "garbage"])
+async def test_an_unusable_range_header_is_ignored_and_the_whole_file_sent(
+    client: httpx.AsyncClient, emulator: Emulator, header: str
+) -> None:
+    token, _, _ = await _start(client)
+    emulator.clock.advance(100)
+    body = (await client.get("/api/render/proxy/lambda/render_1", headers={"Authorization": f"Bearer {token}"})).json()
+    response = await client.get(body["output"]["url"], headers={"Range": header})
+    assert response.status_code == 200
+    assert len(response.content) == body["output"]["size"]

@@ -271,3 +271,21 @@ async def test_a_stream_cut_after_n_events_just_closes(client: httpx.AsyncClient
     assert [e for e in turn.json_events if "content" in e] == turn.json_events
     assert len(turn.json_events) == 1
     assert (await _credits(client, token))["frozen"] == 0
+
+
+async def test_generated_media_urls_serve_real_files(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    import io
+
+    import av
+
+    token, _, sid = await _setup(client)
+    await run_turn(client, emulator, token, turn_body(sid, "generate a 4-second video with jazz music"))
+    media = (await _state(client, token, sid))["generated_media"]
+    assert isinstance(media, list)
+    assert {m["media_type"] for m in media} == {"video", "audio"}
+    for item in media:
+        response = await client.get(item["url"])
+        assert response.status_code == 200, item
+        with av.open(io.BytesIO(response.content), mode="r") as container:
+            assert abs(float(container.duration or 0) / av.time_base - item["duration"]) <= 0.1
+    assert (await client.get("/cdn/generated/nothing.mp4")).status_code == 404

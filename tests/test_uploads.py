@@ -34,16 +34,8 @@ def make_app(dest: Path, max_bytes: int) -> Starlette:
             stored = await receive_multipart(request, dest, max_bytes=max_bytes)
         except ProtocolError as exc:
             return JSONResponse({"code": int(exc.code), "message": exc.message}, status_code=HTTP_STATUS[exc.code])
-        files = [
-            {
-                "filename": f.filename,
-                "path": str(f.path),
-                "size": f.size,
-                "sha256": f.sha256,
-                "file_type": f.file_type.value,
-            }
-            for f in stored
-        ]
+        fields = ("filename", "size", "sha256")
+        files = [{**{k: getattr(f, k) for k in fields}, "path": str(f.path), "file_type": f.file_type} for f in stored]
         return JSONResponse({"code": 0, "files": files})
 
     return Starlette(routes=[Route("/upload", upload, methods=["POST"])])
@@ -78,15 +70,12 @@ def exists(path: Path) -> bool:
     return path.exists()
 
 
-def part(name: str, body: bytes, filename: str | bytes | None = None, content_type: str | None = None) -> bytes:
+def part(name: str, body: bytes, filename: str | bytes | None = None) -> bytes:
     """One raw multipart part; ``filename`` as bytes goes on the wire unescaped (for hostile names)."""
     disposition = f'form-data; name="{name}"'.encode()
     if filename is not None:
-        raw = filename if isinstance(filename, bytes) else filename.encode()
-        disposition += b'; filename="' + raw + b'"'
-    head = b"Content-Disposition: " + disposition + b"\r\n"
-    if content_type:
-        head += f"Content-Type: {content_type}\r\n".encode()
+        disposition += b'; filename="' + (filename if isinstance(filename, bytes) else filename.encode()) + b'"'
+    head = b"Content-Disposition: " + disposition + b"\r\nContent-Type: application/octet-stream\r\n"
     return b"--" + BOUNDARY.encode() + b"\r\n" + head + b"\r\n" + body + b"\r\n"
 
 
@@ -102,22 +91,15 @@ class Recorder:
         self.yielded = 0
 
     async def __aiter__(self) -> typing.AsyncIterator[bytes]:
-        if self.head:
-            self.yielded += 1
-            yield self.head
-        for _ in range(self.count):
-            self.yielded += 1
-            yield self.chunk
-        if self.tail:
-            self.yielded += 1
-            yield self.tail
+        for piece in (self.head, *[self.chunk] * self.count, self.tail):
+            if piece:
+                self.yielded += 1
+                yield piece
 
 
-def file_head(name: str = "files", filename: str = "big.mp4") -> bytes:
-    return (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-        f"Content-Type: video/mp4\r\n\r\n"
-    ).encode()
+def file_head() -> bytes:
+    """The opening of a file part whose data is still to come."""
+    return part("files", b"", "big.mp4")[:-2]
 
 
 def file_tail() -> bytes:

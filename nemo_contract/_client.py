@@ -1,0 +1,532 @@
+"""``Client`` and ``AsyncClient``: the reference client of the NemoVideo agent API.
+
+Both are thin drivers of the same flows (``_ops``): every decision is made once, in the flows; the drivers only
+send requests with httpx, read streams, sleep with the injected ``sleep`` and hand messages out as they come.
+
+    with Client() as client:                       # NEMO_API_URL / NEMO_TOKEN from the environment
+        client.upload("clip.mp4")
+        for message in client.iter_handle("turn this video into a short promo with music"):
+            print(message)
+        client.export("promo.mp4")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import mimetypes
+import os
+import pathlib
+import time
+import types
+import typing
+
+import anyio
+import httpx
+
+from ._core import Core
+from ._exceptions import LocalFileError, NemoError, NetworkError
+from ._export import run_export
+from ._identity import SkillIdentity
+from ._models import Credentials, Credits, ExportResult, Message, Snapshot, UploadedFile
+from ._ops import (
+    CloseStream,
+    Download,
+    DownloadResult,
+    Emit,
+    Flow,
+    OpenStream,
+    ReadChunk,
+    RequestSpec,
+    Send,
+    Sleep,
+    StreamHandle,
+    is_event_stream,
+)
+from ._protocol import DEFAULT_BASE_URL, SkillSource
+from ._routing import handle
+from ._turns import converse
+
+__all__ = ["AsyncClient", "Client"]
+
+logger = logging.getLogger("nemo_contract")
+
+T = typing.TypeVar("T")
+PathLike = str | os.PathLike[str]
+
+BASE_URL_ENV = "NEMO_API_URL"
+TOKEN_ENV = "NEMO_TOKEN"
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+
+
+class _Done(typing.Generic[T]):
+    """The value a flow returned, handed out after its messages."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
+def _transport_error(error: Exception) -> NetworkError:
+    if isinstance(error, httpx.TimeoutException):
+        return NetworkError("The service stopped answering (timed out)", timed_out=True)
+    if isinstance(error, httpx.ConnectError):
+        return NetworkError("Cannot connect to the service")
+    return NetworkError("The connection to the service failed")
+
+
+def _multipart(paths: tuple[pathlib.Path, ...], stack: contextlib.ExitStack) -> list[tuple[str, typing.Any]]:
+    files = []
+    for path in paths:
+        try:
+            handle = stack.enter_context(path.open("rb"))
+        except OSError as exc:
+            raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        files.append(("files", (path.name, handle, mime)))
+    return files
+
+
+class _BaseClient:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        token: str | None,
+        skill: SkillSource | str | SkillIdentity,
+        skill_file: PathLike | None,
+        language: str | None,
+        credentials: Credentials | None,
+        clock: typing.Callable[[], float] | None,
+        download_dir: PathLike | None,
+        auto_export: bool,
+        on_message: typing.Callable[[Message], object] | None,
+    ) -> None:
+        identity = skill if isinstance(skill, SkillIdentity) else SkillIdentity.detect(skill, skill_file=skill_file)
+        self._core = Core(
+            base_url=base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+            identity=identity,
+            token=token or os.environ.get(TOKEN_ENV) or None,
+            language=language,
+            credentials=credentials,
+            clock=clock or time.time,
+            download_dir=pathlib.Path(download_dir) if download_dir is not None else pathlib.Path.cwd(),
+            auto_export=auto_export,
+        )
+        self._on_message = on_message
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def identity(self) -> SkillIdentity:
+        return self._core.identity
+
+    @property
+    def credentials(self) -> Credentials:
+        """The client id, token, user id and session id in use (save them to resume later)."""
+        return self._core.credentials
+
+    def _build(
+        self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec, stack: contextlib.ExitStack
+    ) -> httpx.Request:
+        logger.info("%s %s", spec.method, spec.path)
+        return http.build_request(
+            spec.method,
+            spec.url,
+            headers=spec.headers,
+            json=spec.json,
+            files=_multipart(spec.files, stack) if spec.files else None,
+            timeout=spec.timeout if spec.timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+
+    def _deliver(self, message: Message) -> None:
+        logger.debug("message for the user (%s)", message.kind.value)
+        if self._on_message is not None:
+            self._on_message(message)
+
+
+class Client(_BaseClient):
+    """The reference client, synchronous.
+
+    Settings (all keyword-only): ``base_url`` (default ``$NEMO_API_URL``, else the real service), ``token``
+    (default ``$NEMO_TOKEN``, else an anonymous one), ``skill`` (``"video-to-generator"``,
+    ``"auto-generator"`` or a ``SkillIdentity``) and ``skill_file`` (whose frontmatter gives the version),
+    ``language`` (default: detected), ``credentials`` (a saved ``Credentials`` to resume), ``clock`` and
+    ``sleep`` (default ``time.time`` / ``time.sleep``), ``download_dir`` for exports, ``auto_export`` (run the
+    export when the backend says "click Export"; by default the user is told to say "export"), ``on_message``
+    (receives the messages of the methods that return results), and ``transport`` or ``http_client`` for httpx.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        skill: SkillSource | str | SkillIdentity = SkillSource.VIDEO_TO_GENERATOR,
+        skill_file: PathLike | None = None,
+        language: str | None = None,
+        credentials: Credentials | None = None,
+        clock: typing.Callable[[], float] | None = None,
+        sleep: typing.Callable[[float], object] | None = None,
+        download_dir: PathLike | None = None,
+        auto_export: bool = False,
+        on_message: typing.Callable[[Message], object] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            token=token,
+            skill=skill,
+            skill_file=skill_file,
+            language=language,
+            credentials=credentials,
+            clock=clock,
+            download_dir=download_dir,
+            auto_export=auto_export,
+            on_message=on_message,
+        )
+        self._sleep = sleep or time.sleep
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(transport=transport, timeout=timeout)
+
+    # -- the public operations ---------------------------------------------------------------------------------
+
+    def iter_handle(self, text: str, files: typing.Sequence[PathLike] = ()) -> typing.Iterator[Message]:
+        """Route the user's words (and files) like the documents' agent, yielding messages as they come."""
+        yield from self._iterate(handle(self._core, text, files))
+
+    def handle(self, text: str, files: typing.Sequence[PathLike] = ()) -> list[Message]:
+        return list(self.iter_handle(text, files))
+
+    def iter_turn(self, text: str) -> typing.Iterator[Message]:
+        """Send ``text`` to the agent (no routing), yielding messages as the events arrive."""
+        self._core.language_hint = text
+        yield from self._iterate(converse(self._core, text))
+
+    def say(self, text: str) -> list[Message]:
+        return list(self.iter_turn(text))
+
+    def upload(self, *files: PathLike) -> list[UploadedFile]:
+        """Upload local files and/or ``http(s)://`` URLs to the session."""
+        return self._run(self._core.upload(files))
+
+    def state(self) -> Snapshot:
+        return self._run(self._core.snapshot())
+
+    def credits(self) -> Credits:
+        return self._run(self._core.credits())
+
+    def export(self, path: PathLike | None = None) -> ExportResult:
+        """Render the session's draft and download it (to ``path``, a folder, or ``download_dir``)."""
+        return self._run(run_export(self._core, path))
+
+    def new_session(self) -> None:
+        """Leave the current session and start an empty one."""
+        self._run(self._core.new_session())
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: types.TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- the driver --------------------------------------------------------------------------------------------
+
+    def _iterate(self, flow: Flow[None]) -> typing.Iterator[Message]:
+        for step in self._steps(flow):
+            if isinstance(step, Message):
+                yield step
+
+    def _run(self, flow: Flow[T]) -> T:
+        for step in self._steps(flow):
+            if isinstance(step, _Done):
+                return step.value
+            self._deliver(step)
+        raise AssertionError("unreachable: a flow always ends with its value")  # pragma: no cover
+
+    def _steps(self, flow: Flow[T]) -> typing.Iterator[Message | _Done[T]]:
+        streams: list[StreamHandle] = []
+        result: typing.Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    op = flow.throw(error) if error is not None else flow.send(result)
+                except StopIteration as stop:
+                    yield _Done(stop.value)
+                    return
+                result, error = None, None
+                if isinstance(op, Emit):
+                    yield op.message
+                    continue
+                try:
+                    result = self._perform(op, streams)
+                except NemoError as exc:
+                    error = exc
+        finally:
+            flow.close()
+            for stream in streams:
+                if not stream.closed:
+                    stream.response.close()
+
+    def _perform(self, op: typing.Any, streams: list[StreamHandle]) -> typing.Any:
+        try:
+            if isinstance(op, Send):
+                with contextlib.ExitStack() as stack:
+                    response = self._http.send(self._build(self._http, op.request, stack))
+                logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
+                return response
+            if isinstance(op, OpenStream):
+                with contextlib.ExitStack() as stack:
+                    response = self._http.send(self._build(self._http, op.request, stack), stream=True)
+                logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
+                if not is_event_stream(response):
+                    try:
+                        response.read()
+                    finally:
+                        response.close()
+                    return response
+                handle = StreamHandle(response, response.iter_text())
+                streams.append(handle)
+                return handle
+            if isinstance(op, ReadChunk):
+                chunks: typing.Iterator[str] = op.stream.chunks
+                return next(chunks, None)
+            if isinstance(op, CloseStream):
+                op.stream.closed = True
+                op.stream.response.close()
+                return None
+            if isinstance(op, Sleep):
+                self._sleep(op.seconds)
+                return None
+            if isinstance(op, Download):
+                return self._download(op)
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc) from None
+        raise TypeError(f"unknown operation {op!r}")  # pragma: no cover
+
+    def _download(self, op: Download) -> DownloadResult:
+        with contextlib.ExitStack() as stack:
+            response = self._http.send(self._build(self._http, op.request, stack), stream=True)
+        try:
+            logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
+            if response.status_code != 200:
+                return DownloadResult(response.status_code, 0)
+            part = op.dest.with_name(op.dest.name + ".part")
+            size = 0
+            try:
+                op.dest.parent.mkdir(parents=True, exist_ok=True)
+                with part.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                        size += len(chunk)
+                os.replace(part, op.dest)
+            except OSError as exc:
+                part.unlink(missing_ok=True)
+                raise LocalFileError(f"cannot write {op.dest}: {exc.strerror}") from None
+            except BaseException:
+                part.unlink(missing_ok=True)
+                raise
+            return DownloadResult(200, size)
+        finally:
+            response.close()
+
+
+class AsyncClient(_BaseClient):
+    """The reference client, asynchronous: the same settings and methods as ``Client``, awaited (``aiter_handle``
+    and ``aiter_turn`` for the iterators, ``aclose``). ``sleep`` may be a coroutine function or a plain one
+    (``lambda s: emulator.clock.advance(s)``); the default is ``anyio.sleep``. ``transport`` may be a
+    ``StreamingASGITransport`` to drive an ASGI app in-process."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        skill: SkillSource | str | SkillIdentity = SkillSource.VIDEO_TO_GENERATOR,
+        skill_file: PathLike | None = None,
+        language: str | None = None,
+        credentials: Credentials | None = None,
+        clock: typing.Callable[[], float] | None = None,
+        sleep: typing.Callable[[float], object] | None = None,
+        download_dir: PathLike | None = None,
+        auto_export: bool = False,
+        on_message: typing.Callable[[Message], object] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            token=token,
+            skill=skill,
+            skill_file=skill_file,
+            language=language,
+            credentials=credentials,
+            clock=clock,
+            download_dir=download_dir,
+            auto_export=auto_export,
+            on_message=on_message,
+        )
+        self._sleep = sleep or anyio.sleep
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
+
+    async def aiter_handle(self, text: str, files: typing.Sequence[PathLike] = ()) -> typing.AsyncIterator[Message]:
+        async for message in self._aiterate(handle(self._core, text, files)):
+            yield message
+
+    async def handle(self, text: str, files: typing.Sequence[PathLike] = ()) -> list[Message]:
+        return [message async for message in self.aiter_handle(text, files)]
+
+    async def aiter_turn(self, text: str) -> typing.AsyncIterator[Message]:
+        self._core.language_hint = text
+        async for message in self._aiterate(converse(self._core, text)):
+            yield message
+
+    async def say(self, text: str) -> list[Message]:
+        return [message async for message in self.aiter_turn(text)]
+
+    async def upload(self, *files: PathLike) -> list[UploadedFile]:
+        return await self._run(self._core.upload(files))
+
+    async def state(self) -> Snapshot:
+        return await self._run(self._core.snapshot())
+
+    async def credits(self) -> Credits:
+        return await self._run(self._core.credits())
+
+    async def export(self, path: PathLike | None = None) -> ExportResult:
+        return await self._run(run_export(self._core, path))
+
+    async def new_session(self) -> None:
+        await self._run(self._core.new_session())
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: types.TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- the driver --------------------------------------------------------------------------------------------
+
+    async def _aiterate(self, flow: Flow[None]) -> typing.AsyncIterator[Message]:
+        async with contextlib.aclosing(self._steps(flow)) as steps:
+            async for step in steps:
+                if isinstance(step, Message):
+                    yield step
+
+    async def _run(self, flow: Flow[T]) -> T:
+        async with contextlib.aclosing(self._steps(flow)) as steps:
+            async for step in steps:
+                if isinstance(step, _Done):
+                    return step.value
+                self._deliver(step)
+        raise AssertionError("unreachable: a flow always ends with its value")  # pragma: no cover
+
+    async def _steps(self, flow: Flow[T]) -> typing.AsyncGenerator[Message | _Done[T], None]:
+        streams: list[StreamHandle] = []
+        result: typing.Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    op = flow.throw(error) if error is not None else flow.send(result)
+                except StopIteration as stop:
+                    yield _Done(stop.value)
+                    return
+                result, error = None, None
+                if isinstance(op, Emit):
+                    yield op.message
+                    continue
+                try:
+                    result = await self._perform(op, streams)
+                except NemoError as exc:
+                    error = exc
+        finally:
+            flow.close()
+            for stream in streams:
+                if not stream.closed:
+                    await stream.response.aclose()
+
+    async def _perform(self, op: typing.Any, streams: list[StreamHandle]) -> typing.Any:
+        try:
+            if isinstance(op, Send):
+                with contextlib.ExitStack() as stack:
+                    response = await self._http.send(self._build(self._http, op.request, stack))
+                logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
+                return response
+            if isinstance(op, OpenStream):
+                with contextlib.ExitStack() as stack:
+                    response = await self._http.send(self._build(self._http, op.request, stack), stream=True)
+                logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
+                if not is_event_stream(response):
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
+                    return response
+                handle = StreamHandle(response, response.aiter_text())
+                streams.append(handle)
+                return handle
+            if isinstance(op, ReadChunk):
+                chunks: typing.AsyncIterator[str] = op.stream.chunks
+                return await anext(chunks, None)
+            if isinstance(op, CloseStream):
+                op.stream.closed = True
+                await op.stream.response.aclose()
+                return None
+            if isinstance(op, Sleep):
+                outcome = self._sleep(op.seconds)
+                if inspect.isawaitable(outcome):
+                    await outcome
+                return None
+            if isinstance(op, Download):
+                return await self._download(op)
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc) from None
+        raise TypeError(f"unknown operation {op!r}")  # pragma: no cover
+
+    async def _download(self, op: Download) -> DownloadResult:
+        with contextlib.ExitStack() as stack:
+            response = await self._http.send(self._build(self._http, op.request, stack), stream=True)
+        try:
+            logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
+            if response.status_code != 200:
+                return DownloadResult(response.status_code, 0)
+            part = op.dest.with_name(op.dest.name + ".part")
+            size = 0
+            try:
+                op.dest.parent.mkdir(parents=True, exist_ok=True)
+                with part.open("wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        out.write(chunk)
+                        size += len(chunk)
+                os.replace(part, op.dest)
+            except OSError as exc:
+                part.unlink(missing_ok=True)
+                raise LocalFileError(f"cannot write {op.dest}: {exc.strerror}") from None
+            except BaseException:
+                part.unlink(missing_ok=True)
+                raise
+            return DownloadResult(200, size)
+        finally:
+            await response.aclose()

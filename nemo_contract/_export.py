@@ -1,0 +1,123 @@
+"""The export workflow: start a render of the session's draft, poll every 30 s, download ``output.url``.
+
+Two documented answer shapes are read (knob ``render_shape``): top-level ``{"code":0,"id","status","progress",
+"output":{"url",...}}`` and wrapped ``{"success":true,"data":{"id","status","progress","outputUrl",...}}``.
+Export is free. A 409 (the render id was used) gets a new id and one more try; a download that fails falls back
+to ``GET /api/render/proxy/<id>/download``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import typing
+import uuid
+
+import httpx
+
+from ._core import Core, Scope
+from ._exceptions import APIError, ExportError, NothingToExport, RenderFailed, RenderTimeout, UnexpectedResponse
+from ._models import ExportResult, Message, MessageKind, field_dict
+from ._ops import Download, DownloadResult, Emit, Flow, RequestSpec, Sleep
+from ._protocol import PATHS, Code, RenderStatus, draft_is_exportable
+
+__all__ = ["MAX_POLLS", "POLL_INTERVAL", "RenderState", "read_render", "run_export"]
+
+#: "Poll status every 30s".
+POLL_INTERVAL = 30.0
+#: Renders finish in 30-90 s; twenty polls (ten minutes) is the most the client waits.
+MAX_POLLS = 20
+DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RenderState:
+    status: str
+    progress: int
+    url: str | None
+    error: str | None
+
+
+def read_render(body: typing.Mapping[str, typing.Any]) -> RenderState:
+    """A render's status from either documented shape."""
+    wrapped = body.get("data")
+    source = wrapped if isinstance(wrapped, dict) and "status" in wrapped else body
+    status = source.get("status")
+    if not isinstance(status, str):
+        raise UnexpectedResponse("The service sent a render status the client cannot read")
+    output = field_dict(source, "output")
+    url = output.get("url") or source.get("outputUrl")
+    progress = source.get("progress")
+    error = source.get("error")
+    return RenderState(
+        status=status,
+        progress=int(progress) if isinstance(progress, int | float) and not isinstance(progress, bool) else 0,
+        url=url if isinstance(url, str) and url else None,
+        error=error if isinstance(error, str) and error else None,
+    )
+
+
+def _destination(core: Core, dest: str | os.PathLike[str] | None, render_id: str) -> pathlib.Path:
+    if dest is None:
+        return core.download_dir / f"{render_id}.mp4"
+    path = pathlib.Path(dest).expanduser()
+    return path / f"{render_id}.mp4" if path.is_dir() else path
+
+
+def _same_origin(a: str, b: str) -> bool:
+    first, second = httpx.URL(a), httpx.URL(b)
+    return (first.scheme, first.host, first.port) == (second.scheme, second.host, second.port)
+
+
+def run_export(core: Core, dest: str | os.PathLike[str] | None = None) -> Flow[ExportResult]:
+    snapshot = yield from core.snapshot()
+    if not draft_is_exportable(snapshot.draft):
+        raise NothingToExport("There is nothing to export yet")
+    yield Emit(Message(MessageKind.NOTICE, "Exporting your video (this usually takes 30-90 seconds)..."))
+    render_id = f"render_{int(core.clock() * 1000)}"
+
+    def build() -> RequestSpec:
+        body = {
+            "id": render_id,
+            "sessionId": core.credentials.session_id,
+            "draft": snapshot.draft,
+            "output": {"format": "mp4", "quality": "high"},
+        }
+        return core.spec("POST", PATHS.render_start, json=body)
+
+    try:
+        started = yield from core.call(build, Scope.SESSION)
+    except APIError as error:
+        if error.code != Code.CONFLICT:
+            raise
+        render_id = f"render_{int(core.clock() * 1000)}_{uuid.uuid4().hex[:6]}"  # "new id, retry once"
+        started = yield from core.call(build, Scope.SESSION)
+    state = read_render(started)
+    polls = 0
+    while state.status not in (RenderStatus.COMPLETED.value, RenderStatus.FAILED.value):
+        if polls >= MAX_POLLS:
+            raise RenderTimeout(f"The render did not finish within {int(MAX_POLLS * POLL_INTERVAL // 60)} minutes")
+        yield Emit(Message(MessageKind.PROGRESS, f"⏳ Rendering... {state.progress}%", progress=state.progress))
+        yield Sleep(POLL_INTERVAL)
+        body = yield from core.call(lambda: core.spec("GET", PATHS.render_poll, render_id=render_id), Scope.USER)
+        state = read_render(body)
+        polls += 1
+    if state.status == RenderStatus.FAILED.value:
+        raise RenderFailed(f"The render failed: {state.error or 'no reason given'}")
+    if state.url is None:
+        raise UnexpectedResponse("The render completed without a download link")
+    yield Emit(Message(MessageKind.PROGRESS, "⏳ Rendering... 100%", progress=100))
+    url = str(httpx.URL(core.base_url).join(state.url))
+    path = _destination(core, dest, render_id)
+    # The link is a CDN address: it gets no token, and the attribution headers only when it is the API's own host.
+    headers = core.identity.headers() if _same_origin(url, core.base_url) else {}
+    result: DownloadResult = yield Download(RequestSpec("GET", url, headers, timeout=DOWNLOAD_TIMEOUT), path)
+    if result.status != 200:
+        fallback = core.spec("GET", PATHS.render_download, render_id=render_id, timeout=DOWNLOAD_TIMEOUT)
+        result = yield Download(fallback, path)
+    if result.status != 200:
+        raise ExportError(f"The video was rendered but could not be downloaded (HTTP {result.status})")
+    exported = ExportResult(render_id=render_id, path=path, url=url, size=result.size)
+    yield Emit(Message(MessageKind.EXPORT, exported.text))
+    return exported

@@ -1,0 +1,113 @@
+"""Routing the user's words, as the documents' "Matching Input to Actions" table does.
+
+=========================================================  ==========  =========
+User says...                                               Action      Skip SSE?
+=========================================================  ==========  =========
+"export" / "导出" / "download" / "send me the video"          export      yes
+"credits" / "积分" / "balance" / "余额"                        credits     yes
+"status" / "状态" / "show tracks"                              state       yes
+"upload" / "上传" / user sends a file                          upload      yes
+everything else (generate, edit, add BGM...)               a turn      no
+=========================================================  ==========  =========
+
+The first row that matches wins. Keywords match case-insensitively; English ones as whole words (so "exported"
+is not "export"), Chinese ones anywhere. Files sent with words that ask for something else are uploaded first,
+then the words are routed on their own ("here is my clip, make it a promo" uploads, then runs a turn).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import typing
+
+from ._core import Core
+from ._export import run_export
+from ._models import Message, MessageKind
+from ._ops import Emit, Flow
+from ._protocol import ACCEPTED_FORMATS_TEXT, SkillSource
+from ._turns import converse
+
+__all__ = ["Intent", "classify", "handle"]
+
+
+class Intent(enum.StrEnum):
+    EXPORT = "export"
+    CREDITS = "credits"
+    STATE = "state"
+    UPLOAD = "upload"
+    TURN = "turn"
+
+
+def _words(*english: str, chinese: tuple[str, ...] = ()) -> re.Pattern[str]:
+    latin = [r"(?<![a-z])" + re.escape(word).replace(r"\ ", r"\s+") + r"(?![a-z])" for word in english]
+    return re.compile("|".join([*latin, *map(re.escape, chinese)]), re.IGNORECASE)
+
+
+#: The table above, in its order.
+ROUTES: typing.Final[tuple[tuple[Intent, re.Pattern[str]], ...]] = (
+    (Intent.EXPORT, _words("export", "download", "send me the video", chinese=("导出",))),
+    (Intent.CREDITS, _words("credits", "balance", chinese=("积分", "余额"))),
+    (Intent.STATE, _words("status", "show tracks", chinese=("状态",))),
+    (Intent.UPLOAD, _words("upload", chinese=("上传",))),
+)
+
+_URL = re.compile(r"https?://[^\s<>\"'，。]+")
+
+#: Each document's greeting, for a request with neither words nor files.
+GREETINGS: dict[SkillSource, str] = {
+    SkillSource.VIDEO_TO_GENERATOR: (
+        "Share your existing video clips and I'll get started on AI video generation. "
+        "Or just tell me what you're thinking."
+    ),
+    SkillSource.AUTO_GENERATOR: (
+        "Send me your raw footage and I'll handle the AI video generation. Or just describe what you're after."
+    ),
+}
+
+
+def classify(text: str, files: typing.Sequence[object] = ()) -> Intent:
+    """The action for the user's words (and files)."""
+    for intent, pattern in ROUTES:
+        if pattern.search(text):
+            return intent
+    return Intent.UPLOAD if files else Intent.TURN
+
+
+def handle(core: Core, text: str, files: typing.Sequence[str | os.PathLike[str]] = ()) -> Flow[None]:
+    """Route the user's words and files, run the action, and emit what the user should read."""
+    if text.strip():
+        core.language_hint = text
+    intent = classify(text, files)
+    if files or intent is Intent.UPLOAD:
+        sources: list[str | os.PathLike[str]] = list(files)
+        if intent is Intent.UPLOAD:
+            sources += _URL.findall(text)
+        if not sources:
+            yield Emit(
+                Message(
+                    MessageKind.NOTICE,
+                    f"Send the file you want to upload (accepted: {ACCEPTED_FORMATS_TEXT}; up to 500 MB).",
+                )
+            )
+            return
+        uploaded = yield from core.upload(sources)
+        for item in uploaded:
+            yield Emit(Message(MessageKind.UPLOAD, item.text))
+        intent = classify(text) if text.strip() else Intent.UPLOAD
+        if intent is Intent.UPLOAD:
+            return
+    if intent is Intent.EXPORT:
+        yield from run_export(core)
+    elif intent is Intent.CREDITS:
+        credits = yield from core.credits()
+        yield Emit(Message(MessageKind.CREDITS, credits.text))
+    elif intent is Intent.STATE:
+        snapshot = yield from core.snapshot()
+        yield Emit(Message(MessageKind.TIMELINE, snapshot.text))
+    elif text.strip():
+        yield from converse(core, text)
+    else:
+        greeting = GREETINGS.get(core.identity.source, GREETINGS[SkillSource.VIDEO_TO_GENERATOR])
+        yield Emit(Message(MessageKind.NOTICE, greeting))
