@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import typing
 
 from starlette.requests import Request
@@ -15,9 +14,9 @@ from nemo_contract._specs import ADMIN_SPEC
 from ._clock import iso8601
 from ._config import ConfigError
 from ._emulator import emulator_of
-from ._envelope import ok
+from ._envelope import loads, ok
 from ._errors import ProtocolError
-from ._validation import validate_body
+from ._validation import validate_body, validate_query
 
 __all__ = ["ROUTES"]
 
@@ -25,10 +24,7 @@ MAX_WAIT = 60.0
 
 
 async def _json(request: Request, path: str) -> typing.Any:
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError(Code.BAD_REQUEST, "request body is not valid JSON") from None
+    body = loads(await request.body())
     validate_body(body, path, request.method, ADMIN_SPEC)
     return body
 
@@ -55,7 +51,10 @@ async def reset(request: Request) -> Response:
 async def advance(request: Request) -> Response:
     body = await _json(request, "/__mock__/clock/advance")
     clock = emulator_of(request).clock
-    return ok({"now": iso8601(clock.advance(float(body["seconds"])))})
+    try:
+        return ok({"now": iso8601(clock.advance(float(body["seconds"])))})
+    except ValueError as exc:
+        raise ProtocolError(Code.BAD_REQUEST, str(exc)) from None
 
 
 async def config(request: Request) -> Response:
@@ -108,40 +107,15 @@ async def account(request: Request) -> Response:
     )
 
 
-def _int_param(request: Request, name: str, default: int | None, low: int = 0) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ProtocolError(Code.BAD_REQUEST, f"query parameter {name} must be an integer") from None
-    if value < low:
-        raise ProtocolError(Code.BAD_REQUEST, f"query parameter {name} must be >= {low}")
-    return value
-
-
 async def journal(request: Request) -> Response:
     emulator = emulator_of(request)
-    params = request.query_params
-    query: dict[str, typing.Any] = {
-        "method": params.get("method"),
-        "path": params.get("path"),
-        "token": params.get("token"),
-        "since": _int_param(request, "since", 0),
-        "limit": _int_param(request, "limit", None, low=1),
-    }
-    wait_raw = params.get("wait")
-    if wait_raw is None:
+    params = validate_query(request.query_params, "/__mock__/journal", "GET", ADMIN_SPEC)
+    wait = params.pop("wait", None)
+    query: dict[str, typing.Any] = {"since": 0, **params}
+    if wait is None:
         entries = emulator.journal.find(**query)
     else:
-        try:
-            wait = float(wait_raw)
-        except ValueError:
-            raise ProtocolError(Code.BAD_REQUEST, "query parameter wait must be a number of seconds") from None
-        if not 0 <= wait <= MAX_WAIT:
-            raise ProtocolError(Code.BAD_REQUEST, f"query parameter wait must be between 0 and {MAX_WAIT:g}")
-        entries = await emulator.journal.wait_for(wait, **query)
+        entries = await emulator.journal.wait_for(min(float(wait), MAX_WAIT), **query)
     return ok({"entries": [e.to_dict() for e in entries], "next": emulator.journal.next_seq})
 
 

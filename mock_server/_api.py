@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import pathlib
 import typing
 import urllib.parse
@@ -24,7 +23,7 @@ from nemo_contract._protocol import (
 
 from ._clock import iso8601
 from ._emulator import emulator_of
-from ._envelope import ok
+from ._envelope import loads, ok
 from ._errors import ProtocolError
 from ._files import MediaFile
 from ._store import Account, Session, Token
@@ -52,11 +51,7 @@ _URL_DEFAULTS: dict[FileType, tuple[float | None, int | None, int | None, float 
 
 async def read_json(request: Request, path: str) -> typing.Any:
     """The request's JSON body, checked against the spec's schema for ``path``; 400 names the problem."""
-    raw = await request.body()
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError(Code.BAD_REQUEST, "request body is not valid JSON") from None
+    body = loads(await request.body())
     validate_body(body, path, request.method)
     return body
 

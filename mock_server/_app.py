@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from nemo_contract._protocol import PATHS, Code
+from nemo_contract._protocol import PATHS, Code, StatusMode
 
 from . import _admin, _api, _renders, _sse
 from ._clock import VirtualClock
@@ -48,9 +48,17 @@ def _routes() -> list[Route]:
     return [Route(path, endpoint, methods=methods) for path, endpoint, methods in [*api, *_admin.ROUTES]]
 
 
+def _status_mode(request: Request) -> StatusMode:
+    # The control plane keeps real statuses under always200, so a test that flips the knob still sees its own
+    # mistakes; the knob is about the API's gateways.
+    if request.url.path.startswith("/__mock__/"):
+        return StatusMode.HTTP
+    return emulator_of(request).config.status_mode
+
+
 async def _protocol_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProtocolError)
-    return error_response(exc, emulator_of(request).config.status_mode)
+    return error_response(exc, _status_mode(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -58,7 +66,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}.get(exc.status_code, Code.BAD_REQUEST)
     message = "no such endpoint" if code is Code.NOT_FOUND else None
     error = ProtocolError(code, message, headers=exc.headers)
-    return error_response(error, emulator_of(request).config.status_mode)
+    return error_response(error, _status_mode(request))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -15,12 +15,16 @@ import typing
 
 import anyio
 
-__all__ = ["VirtualClock", "iso8601"]
+__all__ = ["MAX_EPOCH", "VirtualClock", "iso8601"]
+
+#: The last virtual moment the clock reaches (9999-12-31T23:59:59Z): every time it shows stays printable.
+MAX_EPOCH = 253402300799.0
 
 
 def iso8601(epoch: float) -> str:
     """UTC time as the documents write it: ``2026-03-18T00:00:00Z``."""
-    moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
+    # Clamped, so a knob like a huge token_lifetime cannot make a time unprintable.
+    moment = datetime.datetime.fromtimestamp(min(max(epoch, 0.0), MAX_EPOCH), tz=datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -48,7 +52,8 @@ class VirtualClock:
         """Jump virtual time forward; returns the new time and wakes every sleeper whose deadline passed."""
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"the clock only moves forward: {seconds!r} is not a number of seconds >= 0")
-        self._offset += seconds
+        # Saturates at MAX_EPOCH rather than refusing: any forward jump is a valid request.
+        self._offset += max(0.0, min(seconds, MAX_EPOCH - self.now()))
         self.wake()
         return self.now()
 

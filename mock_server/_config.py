@@ -122,9 +122,10 @@ class Config:
 
 
 def _span(name: str, value: typing.Sequence[float]) -> tuple[float, float]:
-    low, high = float(value[0]), float(value[1])
-    if not 0 <= low <= high:
-        raise ConfigError(f"config.{name}: expected [min, max] with 0 <= min <= max, got {list(value)}")
+    """A [min, max] pair; the schema cannot say min <= max, so either order means the same range."""
+    low, high = sorted((float(value[0]), float(value[1])))
+    if low < 0:
+        raise ConfigError(f"config.{name}: durations cannot be negative, got {list(value)}")
     return low, high
 
 

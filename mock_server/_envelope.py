@@ -11,12 +11,28 @@ from nemo_contract._protocol import HTTP_STATUS, Code, StatusMode
 
 from ._errors import ProtocolError
 
-__all__ = ["dumps", "error_response", "json_response", "ok"]
+__all__ = ["dumps", "error_response", "json_response", "loads", "ok"]
+
+
+def _no_constant(name: str) -> typing.NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(raw: bytes) -> typing.Any:
+    """A request body as JSON, strictly (no NaN or Infinity); a 400 envelope when it is not."""
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ProtocolError(Code.BAD_REQUEST, "request body is not valid JSON") from None
+
+
+#: One encoder for every response (json.dumps with options builds a new one per call).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def dumps(value: typing.Any) -> bytes:
     """Compact JSON, as the real service sends it (some clients grep it)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return _COMPACT.encode(value).encode()
 
 
 def json_response(value: typing.Any, status: int = 200, headers: typing.Mapping[str, str] | None = None) -> Response:

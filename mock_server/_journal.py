@@ -60,7 +60,8 @@ class Journal:
     def __init__(self, size: int) -> None:
         self._entries: collections.deque[Entry] = collections.deque(maxlen=max(size, 1))
         self._seq = 0
-        self._arrived = anyio.Event()
+        # Made only while someone waits in wait_for: recording a request then costs no event.
+        self._arrived: anyio.Event | None = None
 
     def resize(self, size: int) -> None:
         self._entries = collections.deque(self._entries, maxlen=max(size, 1))
@@ -69,8 +70,9 @@ class Journal:
         self._seq += 1
         entry = Entry(seq=self._seq, **fields)
         self._entries.append(entry)
-        arrived, self._arrived = self._arrived, anyio.Event()
-        arrived.set()
+        if self._arrived is not None:
+            arrived, self._arrived = self._arrived, None
+            arrived.set()
         return entry
 
     @property
@@ -100,6 +102,8 @@ class Journal:
         """Entries matching ``query``; waits up to ``seconds`` (real time) for a first one to arrive."""
         with anyio.move_on_after(seconds):
             while not (found := self.find(**query)):
+                if self._arrived is None:
+                    self._arrived = anyio.Event()
                 await self._arrived.wait()
             return found
         return []

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import typing
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_contract._protocol import ATTRIBUTION_HEADERS, Code, Header, register_url
@@ -19,7 +20,10 @@ __all__ = ["EmulatorMiddleware", "fault_error"]
 #: Bodies larger than this are not read for ``body_contains`` matching (uploads stay streamed).
 MAX_MATCH_BODY = 1024 * 1024
 _CODE_PEEK = 64 * 1024
+_LEADING_CODE = re.compile(rb'\{"code":(-?[0-9]{1,9})[,}]')
 _FAULT_CODES = sorted(int(c) for c in Code if c is not Code.SUCCESS)
+#: (journal key, lower-case header name) of each attribution header.
+_ATTRIBUTION = tuple((h.value.removeprefix("X-Skill-").lower(), h.value.lower()) for h in ATTRIBUTION_HEADERS)
 
 
 def fault_error(emulator: Emulator, code: int, token_value: str | None) -> ProtocolError:
@@ -37,7 +41,7 @@ def fault_error(emulator: Emulator, code: int, token_value: str | None) -> Proto
     return ProtocolError(Code(code))
 
 
-def _bearer(headers: Headers) -> str | None:
+def _bearer(headers: typing.Mapping[str, str]) -> str | None:
     scheme, _, value = headers.get("authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
@@ -53,7 +57,12 @@ class EmulatorMiddleware:
             await self.app(scope, receive, send)
             return
         emulator = self.emulator
-        headers = Headers(scope=scope)
+        # One pass over the raw headers (first value of each name, as Starlette's Headers.get answers).
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            if name not in headers:
+                headers[name] = raw_value.decode("latin-1")
         method: str = scope["method"]
         token_value = _bearer(headers)
         token = emulator.store.tokens.get(token_value) if token_value else None
@@ -65,7 +74,7 @@ class EmulatorMiddleware:
             token=token_value,
             user_id=token.user_id if token else None,
             headers_present=sorted({k.title() for k in headers}),
-            attribution={h.value.removeprefix("X-Skill-").lower(): headers.get(h.value) for h in ATTRIBUTION_HEADERS},
+            attribution={name: headers.get(header) for name, header in _ATTRIBUTION},
         )
         peek = bytearray()
         streaming = False
@@ -74,8 +83,10 @@ class EmulatorMiddleware:
             nonlocal streaming
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
-                content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
-                streaming = content_type.startswith("text/event-stream")
+                streaming = any(
+                    k.lower() == b"content-type" and v.startswith(b"text/event-stream")
+                    for k, v in message.get("headers", [])
+                )
             elif message["type"] == "http.response.body":
                 chunk: bytes = message.get("body", b"")
                 if streaming:
@@ -99,12 +110,12 @@ class EmulatorMiddleware:
         await self.app(scope, receive, journalled_send)
 
     async def _faults(
-        self, scope: Scope, receive: Receive, headers: Headers, token_value: str | None
+        self, scope: Scope, receive: Receive, headers: typing.Mapping[str, str], token_value: str | None
     ) -> tuple[ProtocolError | None, Receive]:
         """The error this request must get instead of its answer (if any), and the receive() to go on with."""
         emulator = self.emulator
         scope.setdefault("state", {})
-        requested = headers.get(Header.MOCK_FAULT.value)
+        requested = headers.get(Header.MOCK_FAULT.value.lower())
         if requested is not None:
             try:
                 code = int(requested.strip())
@@ -138,7 +149,7 @@ class EmulatorMiddleware:
         return None, receive
 
 
-async def _read_small_body(headers: Headers, receive: Receive) -> tuple[bytes | None, Receive]:
+async def _read_small_body(headers: typing.Mapping[str, str], receive: Receive) -> tuple[bytes | None, Receive]:
     """Read a small body for matching, and a receive() that hands it to the app again."""
     length = headers.get("content-length")
     if length is None or not length.isdigit() or int(length) > MAX_MATCH_BODY:
@@ -166,6 +177,10 @@ async def _read_small_body(headers: Headers, receive: Receive) -> tuple[bytes | 
 
 
 def _code_of(peek: bytes | bytearray, status: int | None) -> int | None:
+    # The emulator's own envelopes are compact JSON that starts with the code: read it without parsing the body.
+    found = _LEADING_CODE.match(peek)
+    if found is not None:
+        return int(found[1])
     try:
         value = json.loads(peek)
     except ValueError:

@@ -16,14 +16,21 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from nemo_contract._protocol import ATTRIBUTION_HEADERS, PATHS, Code, RenderShape, RenderStatus
+from nemo_contract._protocol import (
+    ATTRIBUTION_HEADERS,
+    PATHS,
+    Code,
+    RenderShape,
+    RenderStatus,
+    draft_is_exportable,
+)
 
 from ._api import base_url, read_json
 from ._emulator import Emulator, emulator_of
 from ._envelope import json_response
 from ._errors import ProtocolError
-from ._files import MediaFile
 from ._faults import FaultPlan
+from ._files import MediaFile
 from ._store import Render
 
 __all__ = ["cancel_render", "download_render", "poll_render", "serve_result", "start_render"]
@@ -86,13 +93,14 @@ async def output_file(emulator: Emulator, render: Render) -> pathlib.Path:
     width, height, duration, fps = _geometry(render.draft)
     folder = emulator.data_dir / "renders"
     path = folder / f"{width}x{height}_{duration}ms_{fps}fps.mp4"
-    async with _encode_lock:  # one encode at a time: a burst of polls must not start the same work twice
+
+    def ensure() -> int:
         if not path.is_file():
-            folder.mkdir(parents=True, exist_ok=True)
-            await anyio.to_thread.run_sync(
-                lambda: render_mp4(path, width=width, height=height, duration_ms=duration, fps=fps)
-            )
-    render.output_size = path.stat().st_size
+            render_mp4(path, width=width, height=height, duration_ms=duration, fps=fps)
+        return path.stat().st_size
+
+    async with _encode_lock:  # one encode at a time: a burst of polls must not start the same work twice
+        render.output_size = await anyio.to_thread.run_sync(ensure)
     return path
 
 
@@ -148,8 +156,6 @@ async def start_render(request: Request) -> Response:
     faults: FaultPlan = request.scope.get("state", {}).get("faults") or FaultPlan()
     low, high = emulator.config.render_duration
     draft = copy.deepcopy(body["draft"])
-    from nemo_contract._protocol import draft_is_exportable
-
     render = Render(
         render_id=body["id"],
         user_id=token.user_id,

@@ -23,7 +23,7 @@ from nemo_contract._protocol import APP_NAME, PATHS, Code, EventFormat, Heartbea
 
 from ._agent import TurnPlan, plan_turn
 from ._emulator import Emulator, emulator_of
-from ._envelope import dumps
+from ._envelope import dumps, loads
 from ._errors import ProtocolError
 from ._faults import FaultPlan
 from ._store import Account, Session
@@ -228,11 +228,7 @@ class _TurnResponse(EventSourceResponse):
 async def run_sse(request: Request) -> Response:
     emulator = emulator_of(request)
     token, account = emulator.authenticate(request)
-    raw = await request.body()
-    try:
-        body = _normalise(json.loads(raw))
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError(Code.BAD_REQUEST, "request body is not valid JSON") from None
+    body = _normalise(loads(await request.body()))
     validate_body(body, PATHS.run_sse, "POST")
     emulator.own_user(token, body.get("user_id"))
     session = emulator.session_of(token, body["session_id"])

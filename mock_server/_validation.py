@@ -18,7 +18,7 @@ from nemo_contract._specs import API_SPEC, load_spec
 
 from ._errors import ProtocolError
 
-__all__ = ["body_validator", "validate_body"]
+__all__ = ["body_validator", "validate_body", "validate_query"]
 
 Validator = jsonschema.protocols.Validator
 
@@ -61,3 +61,39 @@ def validate_body(body: typing.Any, path: str, method: str, spec_name: str = API
     if error is not None:
         message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
         raise ProtocolError(Code.BAD_REQUEST, f"invalid request: {_where(error)}: {message}")
+
+
+def _coerce(raw: str, schema: dict[str, typing.Any]) -> typing.Any:
+    """A query string value as the type its schema names (left as text when it is not one)."""
+    kind = schema.get("type")
+    try:
+        if kind == "integer" and raw.strip().lstrip("-").isdigit():
+            return int(raw)
+        if kind == "number":
+            value = float(raw)
+            return value if value == value and value not in (float("inf"), float("-inf")) else raw
+    except ValueError:
+        pass
+    return raw
+
+
+@functools.cache
+def _query_schemas(path: str, method: str, spec_name: str) -> dict[str, dict[str, typing.Any]]:
+    operation = load_spec(spec_name)["paths"][path][method.lower()]
+    return {p["name"]: p["schema"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+
+
+def validate_query(
+    params: typing.Mapping[str, str], path: str, method: str, spec_name: str = API_SPEC
+) -> dict[str, typing.Any]:
+    """The operation's declared query parameters, typed per the spec; a 400 names the first one that is wrong."""
+    found: dict[str, typing.Any] = {}
+    for name, schema in _query_schemas(path, method, spec_name).items():
+        if name not in params:
+            continue
+        value = _coerce(params[name], schema)
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+        if error is not None:
+            raise ProtocolError(Code.BAD_REQUEST, f"invalid query parameter {name}: {error.message}")
+        found[name] = value
+    return found

@@ -17,7 +17,8 @@ import sys
 import threading
 import typing
 
-from ._client import BASE_URL_ENV, Client
+from ._client import Client
+from ._driver import BASE_URL_ENV
 from ._exceptions import (
     ExportBlocked,
     LocalFileError,

@@ -15,9 +15,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import mimetypes
-import os
-import pathlib
 import time
 import types
 import typing
@@ -25,8 +22,8 @@ import typing
 import anyio
 import httpx
 
-from ._core import Core
-from ._exceptions import LocalFileError, NemoError, NetworkError
+from ._driver import DEFAULT_TIMEOUT, BaseClient, Done, PartFile, PathLike, transport_error
+from ._exceptions import NemoError
 from ._export import run_export
 from ._identity import SkillIdentity
 from ._models import Credentials, Credits, ExportResult, Message, Snapshot, UploadedFile
@@ -38,13 +35,12 @@ from ._ops import (
     Flow,
     OpenStream,
     ReadChunk,
-    RequestSpec,
     Send,
     Sleep,
     StreamHandle,
     is_event_stream,
 )
-from ._protocol import DEFAULT_BASE_URL, SkillSource
+from ._protocol import SkillSource
 from ._routing import handle
 from ._turns import converse
 
@@ -53,103 +49,9 @@ __all__ = ["AsyncClient", "Client"]
 logger = logging.getLogger("nemo_contract")
 
 T = typing.TypeVar("T")
-PathLike = str | os.PathLike[str]
-
-BASE_URL_ENV = "NEMO_API_URL"
-TOKEN_ENV = "NEMO_TOKEN"
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
 
-class _Done(typing.Generic[T]):
-    """The value a flow returned, handed out after its messages."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: T) -> None:
-        self.value = value
-
-
-def _transport_error(error: Exception) -> NetworkError:
-    if isinstance(error, httpx.TimeoutException):
-        return NetworkError("The service stopped answering (timed out)", timed_out=True)
-    if isinstance(error, httpx.ConnectError):
-        return NetworkError("Cannot connect to the service")
-    return NetworkError("The connection to the service failed")
-
-
-def _multipart(paths: tuple[pathlib.Path, ...], stack: contextlib.ExitStack) -> list[tuple[str, typing.Any]]:
-    files = []
-    for path in paths:
-        try:
-            handle = stack.enter_context(path.open("rb"))
-        except OSError as exc:
-            raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        files.append(("files", (path.name, handle, mime)))
-    return files
-
-
-class _BaseClient:
-    def __init__(
-        self,
-        *,
-        base_url: str | None,
-        token: str | None,
-        skill: SkillSource | str | SkillIdentity,
-        skill_file: PathLike | None,
-        language: str | None,
-        credentials: Credentials | None,
-        clock: typing.Callable[[], float] | None,
-        download_dir: PathLike | None,
-        auto_export: bool,
-        on_message: typing.Callable[[Message], object] | None,
-    ) -> None:
-        identity = skill if isinstance(skill, SkillIdentity) else SkillIdentity.detect(skill, skill_file=skill_file)
-        self._core = Core(
-            base_url=base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
-            identity=identity,
-            token=token or os.environ.get(TOKEN_ENV) or None,
-            language=language,
-            credentials=credentials,
-            clock=clock or time.time,
-            download_dir=pathlib.Path(download_dir) if download_dir is not None else pathlib.Path.cwd(),
-            auto_export=auto_export,
-        )
-        self._on_message = on_message
-
-    @property
-    def base_url(self) -> str:
-        return self._core.base_url
-
-    @property
-    def identity(self) -> SkillIdentity:
-        return self._core.identity
-
-    @property
-    def credentials(self) -> Credentials:
-        """The client id, token, user id and session id in use (save them to resume later)."""
-        return self._core.credentials
-
-    def _build(
-        self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec, stack: contextlib.ExitStack
-    ) -> httpx.Request:
-        logger.info("%s %s", spec.method, spec.path)
-        return http.build_request(
-            spec.method,
-            spec.url,
-            headers=spec.headers,
-            json=spec.json,
-            files=_multipart(spec.files, stack) if spec.files else None,
-            timeout=spec.timeout if spec.timeout is not None else httpx.USE_CLIENT_DEFAULT,
-        )
-
-    def _deliver(self, message: Message) -> None:
-        logger.debug("message for the user (%s)", message.kind.value)
-        if self._on_message is not None:
-            self._on_message(message)
-
-
-class Client(_BaseClient):
+class Client(BaseClient):
     """The reference client, synchronous.
 
     Settings (all keyword-only): ``base_url`` (default ``$NEMO_API_URL``, else the real service), ``token``
@@ -251,12 +153,12 @@ class Client(_BaseClient):
 
     def _run(self, flow: Flow[T]) -> T:
         for step in self._steps(flow):
-            if isinstance(step, _Done):
+            if isinstance(step, Done):
                 return step.value
             self._deliver(step)
         raise AssertionError("unreachable: a flow always ends with its value")  # pragma: no cover
 
-    def _steps(self, flow: Flow[T]) -> typing.Iterator[Message | _Done[T]]:
+    def _steps(self, flow: Flow[T]) -> typing.Iterator[Message | Done[T]]:
         streams: list[StreamHandle] = []
         result: typing.Any = None
         error: BaseException | None = None
@@ -265,7 +167,7 @@ class Client(_BaseClient):
                 try:
                     op = flow.throw(error) if error is not None else flow.send(result)
                 except StopIteration as stop:
-                    yield _Done(stop.value)
+                    yield Done(stop.value)
                     return
                 result, error = None, None
                 if isinstance(op, Emit):
@@ -314,7 +216,7 @@ class Client(_BaseClient):
             if isinstance(op, Download):
                 return self._download(op)
         except httpx.HTTPError as exc:
-            raise _transport_error(exc) from None
+            raise transport_error(exc) from None
         raise TypeError(f"unknown operation {op!r}")  # pragma: no cover
 
     def _download(self, op: Download) -> DownloadResult:
@@ -324,27 +226,17 @@ class Client(_BaseClient):
             logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
             if response.status_code != 200:
                 return DownloadResult(response.status_code, 0)
-            part = op.dest.with_name(op.dest.name + ".part")
             size = 0
-            try:
-                op.dest.parent.mkdir(parents=True, exist_ok=True)
-                with part.open("wb") as out:
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
-                        size += len(chunk)
-                os.replace(part, op.dest)
-            except OSError as exc:
-                part.unlink(missing_ok=True)
-                raise LocalFileError(f"cannot write {op.dest}: {exc.strerror}") from None
-            except BaseException:
-                part.unlink(missing_ok=True)
-                raise
+            with PartFile(op.dest) as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+                    size += len(chunk)
             return DownloadResult(200, size)
         finally:
             response.close()
 
 
-class AsyncClient(_BaseClient):
+class AsyncClient(BaseClient):
     """The reference client, asynchronous: the same settings and methods as ``Client``, awaited (``aiter_handle``
     and ``aiter_turn`` for the iterators, ``aclose``). ``sleep`` may be a coroutine function or a plain one
     (``lambda s: emulator.clock.advance(s)``); the default is ``anyio.sleep``. ``transport`` may be a
@@ -437,12 +329,12 @@ class AsyncClient(_BaseClient):
     async def _run(self, flow: Flow[T]) -> T:
         async with contextlib.aclosing(self._steps(flow)) as steps:
             async for step in steps:
-                if isinstance(step, _Done):
+                if isinstance(step, Done):
                     return step.value
                 self._deliver(step)
         raise AssertionError("unreachable: a flow always ends with its value")  # pragma: no cover
 
-    async def _steps(self, flow: Flow[T]) -> typing.AsyncGenerator[Message | _Done[T], None]:
+    async def _steps(self, flow: Flow[T]) -> typing.AsyncGenerator[Message | Done[T], None]:
         streams: list[StreamHandle] = []
         result: typing.Any = None
         error: BaseException | None = None
@@ -451,7 +343,7 @@ class AsyncClient(_BaseClient):
                 try:
                     op = flow.throw(error) if error is not None else flow.send(result)
                 except StopIteration as stop:
-                    yield _Done(stop.value)
+                    yield Done(stop.value)
                     return
                 result, error = None, None
                 if isinstance(op, Emit):
@@ -502,7 +394,7 @@ class AsyncClient(_BaseClient):
             if isinstance(op, Download):
                 return await self._download(op)
         except httpx.HTTPError as exc:
-            raise _transport_error(exc) from None
+            raise transport_error(exc) from None
         raise TypeError(f"unknown operation {op!r}")  # pragma: no cover
 
     async def _download(self, op: Download) -> DownloadResult:
@@ -512,21 +404,11 @@ class AsyncClient(_BaseClient):
             logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
             if response.status_code != 200:
                 return DownloadResult(response.status_code, 0)
-            part = op.dest.with_name(op.dest.name + ".part")
             size = 0
-            try:
-                op.dest.parent.mkdir(parents=True, exist_ok=True)
-                with part.open("wb") as out:
-                    async for chunk in response.aiter_bytes():
-                        out.write(chunk)
-                        size += len(chunk)
-                os.replace(part, op.dest)
-            except OSError as exc:
-                part.unlink(missing_ok=True)
-                raise LocalFileError(f"cannot write {op.dest}: {exc.strerror}") from None
-            except BaseException:
-                part.unlink(missing_ok=True)
-                raise
+            with PartFile(op.dest) as out:
+                async for chunk in response.aiter_bytes():
+                    out.write(chunk)
+                    size += len(chunk)
             return DownloadResult(200, size)
         finally:
             await response.aclose()

@@ -1,6 +1,7 @@
 """One turn with the agent: send the user's words to ``/run_sse`` and handle its events as they arrive.
 
-* Text goes to the user at once, GUI instructions taken out and carried out instead (``_events.translate``).
+* Text goes to the user at once, with the GUI instructions taken out (``_events.translate``) and translated into
+  what the client does instead (``converse``).
 * Tool calls and results stay internal (logged by tool name only).
 * Heartbeats (a bare ``data:``, a ``: ping`` comment, ``{"type":"heartbeat"}``) show "⏳ Still working..." at most
   once every 2 minutes of the injected clock, counted from the last thing the user was shown.
@@ -46,7 +47,7 @@ SILENT_POLL_INTERVAL = 10.0
 
 
 EXPORT_OFFER = 'When you are happy with it, say "export" and I will render the MP4 and download it.'
-EDIT_OFFER = 'To change it further, tell me in words (for example "move the title to 2s") and I will send the edit.'
+EDIT_OFFER = "If you want that changed, tell me how in words and I will send the edit."
 
 
 class TurnOutcome(typing.NamedTuple):

@@ -28,8 +28,8 @@ from .conftest import BASE, START
 __all__ = [
     "Harness",
     "LiveHarness",
-    "harness",
-    "live_harness",
+    "harness_fixture",
+    "live_harness_fixture",
     "texts",
 ]
 
@@ -124,15 +124,15 @@ class LiveHarness(_Base):
         return Client(**settings)
 
 
-@pytest.fixture
-def harness(tmp_path: pathlib.Path) -> typing.Iterator[Harness]:
+@pytest.fixture(name="harness")
+def harness_fixture(tmp_path: pathlib.Path) -> typing.Iterator[Harness]:
     application = create_app(seed=7, time_scale=FAST, clock_start=START)
     yield Harness(application, tmp_path)
     application.state.emulator.close()
 
 
-@pytest.fixture
-def live_harness(tmp_path: pathlib.Path) -> typing.Iterator[LiveHarness]:
+@pytest.fixture(name="live_harness")
+def live_harness_fixture(tmp_path: pathlib.Path) -> typing.Iterator[LiveHarness]:
     application = create_app(seed=7, time_scale=FAST, clock_start=START)
     server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=0, log_level="error", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -55,6 +55,11 @@ async def test_config_get_shows_every_knob_with_the_documented_defaults(client: 
     assert data["credit_costs"] == {"generation": 10, "edit": 5, "chat": 0}
 
 
+async def test_a_duration_range_may_be_written_max_first(client: httpx.AsyncClient) -> None:
+    data = (await client.put("/__mock__/config", json={"render_duration": [90, 30]})).json()["data"]
+    assert data["render_duration"] == [30, 90]
+
+
 async def test_config_put_merges(client: httpx.AsyncClient) -> None:
     await client.put("/__mock__/config", json={"heartbeat": "comment", "credit_costs": {"edit": 7}})
     data = (await client.put("/__mock__/config", json={"turn_durations": {"text": [1, 2]}})).json()["data"]
@@ -70,7 +75,7 @@ async def test_config_put_merges(client: httpx.AsyncClient) -> None:
         {"status_mode": "sometimes"},
         {"silent_close_rate": 1.5},
         {"heartbeat_interval": 0},
-        {"turn_durations": {"text": [9, 2]}},
+        {"turn_durations": {"text": [-1, 2]}},
         {"faults": [{"path": "/x"}]},
         {"faults": [{"code": "many"}]},
         {"rate_limit": {"requests": 0, "window": 1}},
@@ -153,7 +158,10 @@ async def test_journal_wait_blocks_until_a_matching_request_arrives(client: http
     assert timeout.json()["data"]["entries"] == []
 
 
-@pytest.mark.parametrize("query", [{"wait": "x"}, {"wait": "61"}, {"since": "-1"}, {"limit": "0"}, {"limit": "a"}])
+@pytest.mark.parametrize(
+    "query",
+    [{"wait": "x"}, {"wait": "61"}, {"since": "-1"}, {"limit": "0"}, {"limit": "a"}, {"token": ""}, {"method": "G T"}],
+)
 async def test_journal_refuses_bad_queries(client: httpx.AsyncClient, query: dict[str, str]) -> None:
     response = await client.get("/__mock__/journal", params=query)
     assert (response.status_code, response.json()["code"]) == (400, 400)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 import typing
 
@@ -10,7 +9,6 @@ import httpx
 import pytest
 import respx
 
-from mock_server import FaultRule
 from nemo_contract import (
     AsyncClient,
     MessageKind,
@@ -23,7 +21,7 @@ from nemo_contract import (
 from nemo_contract._export import POLL_INTERVAL, read_render
 from nemo_contract._timeline import describe_changes, track_summary
 
-from .client_fixtures import Harness, harness  # noqa: F401 - fixture
+from .client_fixtures import Harness, harness_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -49,14 +47,17 @@ TITLE = {"tt": 7, "sg": [{"id": "c", "n": "Urban Dreams", "st": 0, "d": 3000, "x
 
 def test_the_documents_summary() -> None:
     draft = {"t": [VIDEO, BGM, TITLE], "d": 10000, "m": {"width": 1920, "height": 1080}}
-    expected = 'Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) 3. Title: "Urban Dreams" (0-3s)'
+    expected = (
+        "Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) "
+        '3. Title: "Urban Dreams" (0-3s)'
+    )
     assert _snapshot(draft).summary == expected == format_timeline(draft)
     assert track_summary(BGM) == "BGM: Lo-fi (0-10s, 35%)"
 
 
 def test_changes_in_the_summarys_words() -> None:
     before = {"t": [VIDEO, TITLE], "d": 10000, "m": {"width": 1920, "height": 1080}}
-    louder = {**BGM, "sg": [{**BGM["sg"][0], "v": 0.6}]}
+    louder = {"tt": 1, "sg": [{"id": "b", "n": "Lo-fi", "st": 0, "d": 10000, "v": 0.6}]}
     assert describe_changes(_snapshot(before), _snapshot({**before, "t": [VIDEO, BGM, TITLE]})) == [
         "Added track: BGM: Lo-fi (0-10s, 35%)"
     ]
@@ -129,9 +130,7 @@ async def test_nothing_to_export_before_a_generation(harness: Harness) -> None:
 async def test_a_failed_render_raises(harness: Harness) -> None:
     async with harness.client() as client:
         await client.say("generate a 5-second video of ocean waves")
-        # FaultRule has fail_render, but the admin spec's schema refuses it in PUT /__mock__/config (reported).
-        rule = FaultRule(path="/api/render/proxy/lambda", fail_render="GPU node lost")
-        harness.emulator.set_config(dataclasses.replace(harness.emulator.config, faults=(rule,)))
+        harness.faults({"path": "/api/render/proxy/lambda", "fail_render": "GPU node lost"})
         with pytest.raises(RenderFailed) as raised:
             await client.export()
     assert "GPU node lost" in str(raised.value)

@@ -14,7 +14,7 @@ from nemo_contract._identity import DEFAULT_SKILL_VERSION, detect_platform, read
 from nemo_contract._protocol import DEFAULT_BASE_URL
 from nemo_contract._session import detect_language
 
-from .client_fixtures import Harness, harness  # noqa: F401 - fixture
+from .client_fixtures import Harness, harness_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -30,9 +30,9 @@ def _ok(data: dict[str, object]) -> httpx.Response:
 
 def test_settings_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        Client("https://example.test")  # type: ignore[misc]
+        Client("https://example.test")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        AsyncClient("https://example.test")  # type: ignore[misc]
+        AsyncClient("https://example.test")  # type: ignore[call-arg]
 
 
 def test_base_url_and_token_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,3 +199,14 @@ async def test_saved_credentials_resume_the_same_session(harness: Harness) -> No
     assert [info["filename"] for info in snapshot.video_infos] == ["city_timelapse.mp4"]
     assert len(harness.journal("POST", "/api/auth/anonymous-token")) == 1
     assert len(harness.journal("POST", "/api/tasks/*/with-session/nemo_agent")) == 1
+
+
+async def test_new_session_starts_an_empty_timeline(harness: Harness) -> None:
+    async with harness.client() as client:
+        await client.upload(harness.clip())
+        first = client.credentials.session_id
+        await client.new_session()
+        assert client.credentials.session_id != first
+        assert (await client.state()).video_infos == []
+    assert len(harness.journal("POST", "/api/auth/anonymous-token")) == 1
+    assert len(harness.journal("POST", "/api/tasks/*/with-session/nemo_agent")) == 2

@@ -7,13 +7,13 @@ with the synchronous client against the live emulator.
 from __future__ import annotations
 
 import functools
-import os
 import typing
 
 import anyio
 import pytest
 
 from nemo_contract import (
+    AsyncClient,
     AuthenticationError,
     Code,
     Conflict,
@@ -29,7 +29,7 @@ from nemo_contract import (
 )
 from nemo_contract._protocol import ACCEPTED_FORMATS_TEXT, HTTP_STATUS, MAX_UPLOAD_BYTES
 
-from .client_fixtures import GENERATE, Harness, LiveHarness, harness, live_harness  # noqa: F401 - fixtures
+from .client_fixtures import GENERATE, Harness, LiveHarness, harness_fixture, live_harness_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -55,10 +55,10 @@ class Driver:
         return await method(*args)
 
     async def close(self) -> None:
-        if isinstance(self.world, LiveHarness):
-            self.client.close()
-        else:
+        if isinstance(self.client, AsyncClient):
             await self.client.aclose()
+        else:
+            self.client.close()
 
 
 @pytest.fixture(params=[pytest.param("inprocess"), pytest.param("live", marks=pytest.mark.live)])
@@ -187,9 +187,13 @@ async def test_a_turn_that_failed_mid_stream_is_never_sent_again(harness: Harnes
         await client.state()
         harness.faults({"path": "/run_sse", "error_after": 1})
         seen: list[Message] = []
-        with pytest.raises(TurnFailed) as raised:
+
+        async def listen() -> None:
             async for message in client.aiter_turn(GENERATE):
                 seen.append(message)
+
+        with pytest.raises(TurnFailed) as raised:
+            await listen()
     assert "agent run failed" in str(raised.value)
     assert "Nothing was sent again" in raised.value.advice
     assert [m.kind for m in seen][:1] == [MessageKind.REPLY]  # what arrived before the error was shown
@@ -209,7 +213,7 @@ async def test_a_turn_of_a_busy_session_is_not_retried(harness: Harness) -> None
 async def test_2001_gives_anonymous_users_the_register_link(driver: Driver, status_mode: str) -> None:
     driver.world.configure(status_mode=status_mode)
     await driver("state")
-    user = driver.client.credentials.user_id
+    user = driver.client.credentials.user_id or ""
     driver.world.account(user, available=0)
     with pytest.raises(OutOfCredits) as raised:
         await driver("say", GENERATE)
@@ -262,7 +266,7 @@ async def test_a_file_over_500_mb_is_refused_before_sending(harness: Harness) ->
     big = harness.folder / "huge.mp4"
     with big.open("wb") as out:
         out.truncate(MAX_UPLOAD_BYTES + 1)  # sparse: no disk used
-    assert os.path.getsize(big) > MAX_UPLOAD_BYTES
+    assert big.stat().st_size > MAX_UPLOAD_BYTES
     async with harness.client() as client:
         with pytest.raises(FileTooLarge):
             await client.upload(big)

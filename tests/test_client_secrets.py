@@ -11,7 +11,7 @@ import pytest
 
 from nemo_contract import Message, NemoError
 
-from .client_fixtures import GENERATE, Harness, LiveHarness, harness, live_harness  # noqa: F401 - fixtures
+from .client_fixtures import GENERATE, Harness, LiveHarness, harness_fixture, live_harness_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 

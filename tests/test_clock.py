@@ -69,3 +69,11 @@ async def test_a_sleeper_on_a_running_clock_wakes_by_itself() -> None:
     with anyio.fail_after(5):
         await clock.sleep(100)  # 10 ms of real time
     assert clock.now() >= 100
+
+
+def test_the_clock_saturates_at_the_last_printable_moment() -> None:
+    clock = VirtualClock(time_scale=0, start=0.0)
+    clock.advance(1e300)
+    assert iso8601(clock.now()) == "9999-12-31T23:59:59Z"
+    clock.advance(5)
+    assert iso8601(clock.now()) == "9999-12-31T23:59:59Z"

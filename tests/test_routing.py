@@ -6,7 +6,7 @@ import pytest
 
 from nemo_contract import Intent, MessageKind, classify
 
-from .client_fixtures import Harness, harness  # noqa: F401 - fixture
+from .client_fixtures import Harness, harness_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,166 @@
+"""What both drivers share: construction and settings, request building, and the small I/O helpers.
+
+``Client`` and ``AsyncClient`` (``_client``) differ only in how they wait: the decisions are in the flows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import mimetypes
+import os
+import pathlib
+import time
+import types
+import typing
+
+import httpx
+
+from ._core import Core
+from ._exceptions import LocalFileError, NemoError, NetworkError
+from ._identity import SkillIdentity
+from ._models import Credentials, Message
+from ._ops import RequestSpec
+from ._protocol import DEFAULT_BASE_URL, SkillSource
+
+__all__ = [
+    "BASE_URL_ENV",
+    "DEFAULT_TIMEOUT",
+    "TOKEN_ENV",
+    "BaseClient",
+    "Done",
+    "PartFile",
+    "PathLike",
+    "transport_error",
+]
+
+logger = logging.getLogger("nemo_contract")
+
+T = typing.TypeVar("T")
+PathLike = str | os.PathLike[str]
+
+BASE_URL_ENV = "NEMO_API_URL"
+TOKEN_ENV = "NEMO_TOKEN"
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+
+
+class Done(typing.Generic[T]):
+    """The value a flow returned, handed out after its messages."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
+def transport_error(error: Exception) -> NetworkError:
+    if isinstance(error, httpx.TimeoutException):
+        return NetworkError("The service stopped answering (timed out)", timed_out=True)
+    if isinstance(error, httpx.ConnectError):
+        return NetworkError("Cannot connect to the service")
+    return NetworkError("The connection to the service failed")
+
+
+def _multipart(paths: tuple[pathlib.Path, ...], stack: contextlib.ExitStack) -> list[tuple[str, typing.Any]]:
+    files = []
+    for path in paths:
+        try:
+            handle = stack.enter_context(path.open("rb"))
+        except OSError as exc:
+            raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        files.append(("files", (path.name, handle, mime)))
+    return files
+
+
+class PartFile:
+    """A download is written beside its destination (``name.part``) and moved into place only when complete."""
+
+    def __init__(self, dest: pathlib.Path) -> None:
+        self.dest = dest
+        self.part = dest.with_name(dest.name + ".part")
+        self._file: typing.BinaryIO | None = None
+
+    def __enter__(self) -> typing.BinaryIO:
+        try:
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.part.open("wb")
+        except OSError as exc:
+            raise LocalFileError(f"cannot write {self.dest}: {exc.strerror}") from None
+        return self._file
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: types.TracebackType | None
+    ) -> None:
+        assert self._file is not None
+        try:
+            self._file.close()
+            if kind is None:
+                os.replace(self.part, self.dest)
+        except OSError as exc:
+            self.part.unlink(missing_ok=True)
+            raise LocalFileError(f"cannot write {self.dest}: {exc.strerror}") from None
+        if kind is not None:
+            self.part.unlink(missing_ok=True)
+            if issubclass(kind, OSError) and not isinstance(value, NemoError):
+                raise LocalFileError(f"cannot write {self.dest}: {getattr(value, 'strerror', None)}") from None
+
+
+class BaseClient:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        token: str | None,
+        skill: SkillSource | str | SkillIdentity,
+        skill_file: PathLike | None,
+        language: str | None,
+        credentials: Credentials | None,
+        clock: typing.Callable[[], float] | None,
+        download_dir: PathLike | None,
+        auto_export: bool,
+        on_message: typing.Callable[[Message], object] | None,
+    ) -> None:
+        identity = skill if isinstance(skill, SkillIdentity) else SkillIdentity.detect(skill, skill_file=skill_file)
+        self._core = Core(
+            base_url=base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+            identity=identity,
+            token=token or os.environ.get(TOKEN_ENV) or None,
+            language=language,
+            credentials=credentials,
+            clock=clock or time.time,
+            download_dir=pathlib.Path(download_dir) if download_dir is not None else pathlib.Path.cwd(),
+            auto_export=auto_export,
+        )
+        self._on_message = on_message
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def identity(self) -> SkillIdentity:
+        return self._core.identity
+
+    @property
+    def credentials(self) -> Credentials:
+        """The client id, token, user id and session id in use (save them to resume later)."""
+        return self._core.credentials
+
+    def _build(
+        self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec, stack: contextlib.ExitStack
+    ) -> httpx.Request:
+        logger.info("%s %s", spec.method, spec.path)
+        return http.build_request(
+            spec.method,
+            spec.url,
+            headers=spec.headers,
+            json=spec.json,
+            files=_multipart(spec.files, stack) if spec.files else None,
+            timeout=spec.timeout if spec.timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+
+    def _deliver(self, message: Message) -> None:
+        logger.debug("message for the user (%s)", message.kind.value)
+        if self._on_message is not None:
+            self._on_message(message)

@@ -1,0 +1,269 @@
+"""``nemo-contract`` (acceptance line 9), against the live emulator."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pathlib
+import stat
+import subprocess
+import sys
+import time
+import typing
+
+import pytest
+
+from nemo_contract._cli import EXIT_CODES, main
+
+from .client_fixtures import GENERATE, LiveHarness, live_harness_fixture  # noqa: F401 - fixtures
+from .test_client_export import probe
+
+pytestmark = pytest.mark.live
+
+
+class Run(typing.NamedTuple):
+    code: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return self.err.splitlines()
+
+
+class _TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class CLI:
+    def __init__(self, world: LiveHarness, state: pathlib.Path) -> None:
+        self.world, self.state = world, state
+
+    def __call__(
+        self, *argv: str, stdin: str | typing.TextIO = "", stderr: io.StringIO | None = None, **options: typing.Any
+    ) -> Run:
+        out, err = io.StringIO(), stderr if stderr is not None else io.StringIO()
+        source = io.StringIO(stdin) if isinstance(stdin, str) else stdin
+        settings = {"sleep": self.world.sleep, "clock": self.world.emulator.clock.now, **options}
+        base = ["--base-url", self.world.base_url, "--state-file", str(self.state)]
+        code = main([*base, *argv], stdin=source, stdout=out, stderr=err, client_options=settings)
+        return Run(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli(live_harness: LiveHarness, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> CLI:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEMO_TOKEN", raising=False)
+    return CLI(live_harness, tmp_path / "state.json")
+
+
+def test_help_documents_the_exit_codes(cli: CLI) -> None:
+    run = cli("--help")
+    assert run.code == 0
+    for code, meaning in EXIT_CODES:
+        assert f"{code:<4} {meaning}" in run.out
+    for command in ("chat", "upload", "say", "state", "credits", "export"):
+        assert command in run.out
+
+
+@pytest.mark.parametrize("argv", [["bogus"], ["upload"], ["export", "--nope"], ["say"], []])
+def test_usage_errors_are_one_line(cli: CLI, argv: list[str]) -> None:
+    run = cli(*argv)
+    assert run.code == 2
+    assert len(run.err_lines) == 1
+    assert run.err.startswith("nemo-contract")
+    assert ": error: " in run.err
+    assert cli.world.journal() == []
+
+
+def test_upload_say_export_work_on_one_session(cli: CLI) -> None:
+    clip = cli.world.clip()
+    assert cli("upload", str(clip)).code == 0
+    said = cli("say", GENERATE)
+    assert said.code == 0
+    assert "Timeline (3 tracks)" in said.out
+    cli.world.configure(silent_close_rate=1.0)
+    edited = cli("say", "make the music louder")
+    assert "Changed track: BGM" in edited.out
+    exported = cli("export", "-o", "final.mp4")
+    assert exported.code == 0, exported.err
+    assert "Video ready" in exported.out
+    assert probe(pathlib.Path("final.mp4")) == ("h264", 1920, 1080)
+    assert len(cli.world.journal("POST", "/api/auth/anonymous-token")) == 1
+    assert len(cli.world.journal("POST", "/api/tasks/*/with-session/nemo_agent")) == 1
+    sessions = {e.path.split("/")[5] for e in cli.world.journal() if e.path.startswith("/api/state/")}
+    assert len(sessions) == 1
+
+
+def test_json_for_scripts(cli: CLI) -> None:
+    credits = cli("--json", "credits")
+    assert json.loads(credits.out) == {"available": 100, "frozen": 0, "total": 100}
+    after = cli("credits", "--json")  # options also after the command
+    assert json.loads(after.out)["available"] == 100
+    said = cli("--json", "say", "generate a 5-second video of ocean waves")
+    lines = [json.loads(line) for line in said.out.splitlines()]
+    assert {"kind", "text"} <= set(lines[0])
+    assert "reply" in {line["kind"] for line in lines}
+    state = json.loads(cli("--json", "state").out)
+    assert state["tracks"] == 3
+    exported = cli("--json", "export")
+    result = json.loads(exported.out)  # one object: progress and notices stay out of it
+    assert pathlib.Path(result["path"]).is_file()
+    assert exported.err == ""
+
+
+def test_chat_reads_piped_lines(cli: CLI) -> None:
+    clip = cli.world.clip()
+    run = cli("chat", stdin=f"upload {clip}\n\ncredits\n状态\nexit\ncredits\n")
+    assert run.code == 0
+    assert "Uploaded city_timelapse.mp4" in run.out
+    assert "Credits: 100 available" in run.out
+    assert "Timeline (0 tracks)" in run.out
+    assert len(cli.world.journal("GET", "/api/credits/balance/simple")) == 1  # nothing after "exit"
+
+
+def test_chat_keeps_going_after_an_error(cli: CLI) -> None:
+    notes = pathlib.Path("notes.txt")
+    notes.write_text("x")
+    run = cli("chat", stdin=f"upload {notes.resolve()}\ncredits\n")
+    assert run.code == 5  # the last failure's status
+    assert "Credits: 100 available" in run.out
+    assert len(run.err_lines) == 1
+
+
+def _one_line(run: Run, code: int, *words: str) -> None:
+    assert run.code == code, run
+    assert len(run.err_lines) == 1, run.err
+    assert "Traceback" not in run.err + run.out
+    for word in words:
+        assert word in run.err
+
+
+def test_every_error_is_one_clear_line(cli: CLI, tmp_path: pathlib.Path) -> None:
+    _one_line(cli("upload", "missing.mp4"), 5, "missing.mp4")
+    pathlib.Path("notes.txt").write_text("x")
+    _one_line(cli("upload", "notes.txt"), 5, "Accepted formats: mp4")
+    _one_line(cli("export"), 1, "nothing to export", "Generate a video first")
+    user = json.loads(cli.state.read_text())[f"{cli.world.base_url} video-to-generator"]["user_id"]
+    cli.world.account(user, available=0)
+    _one_line(cli("say", GENERATE), 3, f"?bind={user}")
+    cli.world.account(user, available=100)
+    assert cli("say", "generate a 5-second video of ocean waves").code == 0
+    cli.world.account(user, export_allowed=False)
+    _one_line(cli("export"), 4, "not credits")
+    cli.world.faults({"path": "/run_sse", "error_after": 1})
+    _one_line(cli("say", "add a title 'Nope'"), 7, "error")
+    run = main(
+        ["--base-url", "http://127.0.0.1:9", "--state-file", str(tmp_path / "x.json"), "credits"],
+        stdout=io.StringIO(),
+        stderr=(err := io.StringIO()),
+    )
+    assert run == 6
+    assert err.getvalue().count("\n") == 1
+    assert "http://127.0.0.1:9" in err.getvalue()
+
+
+def test_ctrl_c_is_one_line_and_130(cli: CLI) -> None:
+    class Interrupting(io.StringIO):
+        def readline(self, size: int | None = -1, /) -> str:  # type: ignore[override]
+            raise KeyboardInterrupt
+
+    run = cli("chat", stdin=Interrupting())
+    assert run.code == 130
+    assert run.err_lines == ["nemo-contract: error: interrupted"]
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    assert cli("say", "generate a 5-second video of ocean waves").code == 0
+    run = cli("export", sleep=interrupt)
+    assert run.code == 130
+    assert run.err_lines[-1] == "nemo-contract: error: interrupted"
+    assert not list(pathlib.Path().glob("*.part"))
+
+
+def test_no_spinner_unless_a_terminal(cli: CLI) -> None:
+    assert cli("say", "generate a 5-second video of ocean waves").code == 0
+    piped = cli("export")
+    assert "\r" not in piped.err and "\x1b" not in piped.err
+    assert "⏳ Rendering" in piped.err  # progress as plain lines on standard error
+
+    def slow(seconds: float) -> None:
+        time.sleep(0.25)
+        cli.world.sleep(seconds)
+
+    terminal = cli("export", stderr=_TTY(), sleep=slow)
+    assert terminal.code == 0
+    assert "\r\x1b[2K" in terminal.err
+    assert "Rendering [" in terminal.err
+    assert "Video ready" in terminal.out
+    json_run = cli("--json", "export", stderr=_TTY(), sleep=slow)
+    assert json_run.err == ""
+
+
+def test_the_state_file_lives_in_the_config_directory(
+    live_harness: LiveHarness, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NEMO_CONTRACT_STATE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    options = {"sleep": live_harness.sleep}
+    base = ["--base-url", live_harness.base_url]
+    assert main([*base, "credits"], stdout=io.StringIO(), stderr=io.StringIO(), client_options=options) == 0
+    path = tmp_path / "xdg" / "nemo-contract" / "state.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    saved = json.loads(path.read_text())
+    assert list(saved) == [f"{live_harness.base_url} video-to-generator"]
+    monkeypatch.setenv("NEMO_CONTRACT_STATE", str(tmp_path / "env.json"))
+    assert main([*base, "credits"], stdout=io.StringIO(), stderr=io.StringIO(), client_options=options) == 0
+    assert (tmp_path / "env.json").is_file()
+    assert main([*base, "forget"], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert json.loads((tmp_path / "env.json").read_text()) == {}
+    assert main([*base, "credits"], stdout=io.StringIO(), stderr=io.StringIO(), client_options=options) == 0
+    assert len(live_harness.journal("POST", "/api/auth/anonymous-token")) == 3
+
+
+def test_no_token_in_anything_printed(cli: CLI) -> None:
+    runs = [
+        cli("-v", "upload", str(cli.world.clip())),
+        cli("-v", "say", GENERATE),
+        cli("-v", "--json", "state"),
+        cli("-v", "export"),
+    ]
+    cli.world.faults({"path": "/api/credits/*", "code": 1001, "times": 2})
+    runs.append(cli("-v", "--json", "credits"))
+    assert runs[-1].code == 1
+    assert "POST /run_sse" in runs[1].err  # -v logs requests by method and path
+    tokens = [t.value for t in cli.world.emulator.store.tokens.values()]
+    for run in runs:
+        for token in tokens:
+            assert token not in run.out + run.err
+        assert "nmv_usr_" not in run.out + run.err
+    assert tokens[0] in cli.state.read_text()  # it is kept, in the owner-only state file
+
+
+def test_the_console_script_reads_standard_input(live_harness: LiveHarness, tmp_path: pathlib.Path) -> None:
+    env = {**os.environ, "NEMO_API_URL": live_harness.base_url, "NEMO_CONTRACT_STATE": str(tmp_path / "s.json")}
+    env.pop("NEMO_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "nemo_contract._cli", "chat"],
+        input="balance\n余额\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Credits: 100 available") == 2
+
+
+def test_skill_options_set_the_attribution(cli: CLI, tmp_path: pathlib.Path) -> None:
+    skill = tmp_path / "SKILL.md"
+    skill.write_text("---\nname: auto-generator\nversion: 2.3.4\n---\n# Auto Generator\n", encoding="utf-8")
+    assert cli("--skill", "auto-generator", "--skill-file", str(skill), "credits").code == 0
+    for entry in cli.world.journal():
+        assert entry.attribution == {"source": "auto-generator", "version": "2.3.4", "platform": "unknown"}
+    saved = json.loads(cli.state.read_text())
+    assert list(saved) == [f"{cli.world.base_url} auto-generator"]  # each skill keeps its own session
