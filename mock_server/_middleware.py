@@ -20,6 +20,7 @@ __all__ = ["EmulatorMiddleware", "fault_error"]
 #: Bodies larger than this are not read for ``body_contains`` matching (uploads stay streamed).
 MAX_MATCH_BODY = 1024 * 1024
 _CODE_PEEK = 64 * 1024
+_MOCK_FAULT = Header.MOCK_FAULT.value.lower()
 _LEADING_CODE = re.compile(rb'\{"code":(-?[0-9]{1,9})[,}]')
 _FAULT_CODES = sorted(int(c) for c in Code if c is not Code.SUCCESS)
 #: (journal key, lower-case header name) of each attribution header.
@@ -57,10 +58,11 @@ class EmulatorMiddleware:
             await self.app(scope, receive, send)
             return
         emulator = self.emulator
-        # One pass over the raw headers (first value of each name, as Starlette's Headers.get answers).
+        # One pass over the raw headers (ASGI names are lower-case; the first value of a name counts, as in
+        # Starlette's Headers.get).
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope["headers"]:
-            name = raw_name.decode("latin-1").lower()
+            name = raw_name.decode("latin-1")
             if name not in headers:
                 headers[name] = raw_value.decode("latin-1")
         method: str = scope["method"]
@@ -81,13 +83,14 @@ class EmulatorMiddleware:
 
         async def journalled_send(message: Message) -> None:
             nonlocal streaming
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 entry.status = message["status"]
-                streaming = any(
-                    k.lower() == b"content-type" and v.startswith(b"text/event-stream")
-                    for k, v in message.get("headers", [])
-                )
-            elif message["type"] == "http.response.body":
+                for key, value in message.get("headers", ()):
+                    if key.lower() == b"content-type":
+                        streaming = value.startswith(b"text/event-stream")
+                        break
+            elif kind == "http.response.body":
                 chunk: bytes = message.get("body", b"")
                 if streaming:
                     if chunk:
@@ -99,14 +102,17 @@ class EmulatorMiddleware:
                     entry.code = _code_of(peek, entry.status) if not streaming else 0
             await send(message)
 
-        try:
-            error, receive = await self._faults(scope, receive, headers, token_value)
-        except ProtocolError as exc:
-            error = exc
-        if error is not None:
-            response = error_response(error, emulator.config.status_mode)
-            await response(scope, receive, journalled_send)
-            return
+        if _MOCK_FAULT in headers or emulator.config.rate_limit is not None or emulator.faults.rules:
+            try:
+                error, receive = await self._faults(scope, receive, headers, token_value)
+            except ProtocolError as exc:
+                error = exc
+            if error is not None:
+                response = error_response(error, emulator.config.status_mode)
+                await response(scope, receive, journalled_send)
+                return
+        else:  # nothing can fault this request (the common case): skip the checks
+            scope.setdefault("state", {})
         await self.app(scope, receive, journalled_send)
 
     async def _faults(
@@ -115,7 +121,7 @@ class EmulatorMiddleware:
         """The error this request must get instead of its answer (if any), and the receive() to go on with."""
         emulator = self.emulator
         scope.setdefault("state", {})
-        requested = headers.get(Header.MOCK_FAULT.value.lower())
+        requested = headers.get(_MOCK_FAULT)
         if requested is not None:
             try:
                 code = int(requested.strip())

@@ -208,8 +208,7 @@ async def download_render(request: Request) -> Response:
 
 async def serve_result(request: Request) -> Response:
     """The render's ``output.url``: like the real CDN link, it needs no token."""
-    name: str = request.path_params["name"]
-    render = emulator_of(request).store.renders.get(name.removesuffix(".mp4")) if name.endswith(".mp4") else None
+    render = emulator_of(request).store.renders.get(request.path_params["render_id"])
     if render is None:
         raise ProtocolError(Code.NOT_FOUND, "no such render result")
     path = await _completed_file(request, render)

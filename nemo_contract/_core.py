@@ -23,15 +23,14 @@ from ._exceptions import APIError, FileTooLarge, LocalFileError, UnexpectedRespo
 from ._identity import SkillIdentity
 from ._models import Credentials, Credits, Message, MessageKind, Snapshot, UploadedFile, field_dict, field_list
 from ._ops import Emit, Flow, OpenStream, RequestSpec, Send, Sleep, StreamHandle
-from ._protocol import MAX_UPLOAD_BYTES, PATHS, Code, Header, SkillSource
+from ._protocol import DEFAULT_TASK_NAME, MAX_UPLOAD_BYTES, ME, PATHS, Code, Header, SkillSource
 from ._session import detect_language
 
 __all__ = ["Core", "Scope"]
 
 T = typing.TypeVar("T")
 
-ME = "me"
-TASK_NAME = "project"
+TASK_NAME = DEFAULT_TASK_NAME
 
 
 class Scope(enum.Enum):

@@ -20,12 +20,11 @@ from ._core import Core, Scope
 from ._exceptions import APIError, ExportError, NothingToExport, RenderFailed, RenderTimeout, UnexpectedResponse
 from ._models import ExportResult, Message, MessageKind, field_dict
 from ._ops import Download, DownloadResult, Emit, Flow, RequestSpec, Sleep
-from ._protocol import PATHS, Code, RenderStatus, draft_is_exportable
+from ._protocol import PATHS, RENDER_POLL_INTERVAL, Code, RenderStatus, draft_is_exportable
 
 __all__ = ["MAX_POLLS", "POLL_INTERVAL", "RenderState", "read_render", "run_export"]
 
-#: "Poll status every 30s".
-POLL_INTERVAL = 30.0
+POLL_INTERVAL = RENDER_POLL_INTERVAL
 #: Renders finish in 30-90 s; twenty polls (ten minutes) is the most the client waits.
 MAX_POLLS = 20
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=15.0)

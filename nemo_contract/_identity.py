@@ -10,18 +10,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
-import typing
 
 from ._exceptions import LocalFileError
-from ._protocol import Header, SkillSource
+from ._protocol import DEFAULT_SKILL_VERSION, PLATFORMS, UNKNOWN_PLATFORM, Header, SkillSource
 
 __all__ = ["DEFAULT_SKILL_VERSION", "PLATFORMS", "SkillIdentity", "detect_platform", "read_skill_version"]
-
-#: The version sent when no skill file says otherwise: what the documents' template family publishes.
-DEFAULT_SKILL_VERSION = "1.0.0"
-#: ``X-Skill-Platform`` values and the folder under the home directory that means each.
-PLATFORMS: typing.Final = (("clawhub", (".clawhub",)), ("cursor", (".cursor", "skills")))
-UNKNOWN_PLATFORM = "unknown"
 
 
 def detect_platform(install_path: str | os.PathLike[str], *, home: str | os.PathLike[str] | None = None) -> str:

@@ -18,13 +18,21 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_LANGUAGE",
     "DEFAULT_RETRY_AFTER",
+    "DEFAULT_SKILL_VERSION",
+    "DEFAULT_TASK_NAME",
     "DEFAULT_WEB_URL",
     "ENDPOINTS",
     "HTTP_STATUS",
     "MAX_UPLOAD_BYTES",
+    "ME",
     "MESSAGES",
     "PATHS",
+    "PLATFORMS",
+    "RENDER_POLL_INTERVAL",
+    "STILL_WORKING_INTERVAL",
     "TOKEN_LIFETIME",
+    "TURN_TIME_LIMIT",
+    "UNKNOWN_PLATFORM",
     "Code",
     "EventFormat",
     "FileType",
@@ -52,6 +60,22 @@ TOKEN_LIFETIME = 7 * 24 * 3600.0
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 #: "wait 30s and retry once" when no Retry-After header says otherwise.
 DEFAULT_RETRY_AFTER = 30
+#: "Poll status every 30s" during an export.
+RENDER_POLL_INTERVAL = 30.0
+#: A turn's stream may run for "15 min" at most.
+TURN_TIME_LIMIT = 15 * 60.0
+#: Heartbeats mean "still working": tell the user so "every 2 minutes" at most.
+STILL_WORKING_INTERVAL = 120.0
+#: The path segment that means "the token's own user".
+ME = "me"
+#: The session name both documents' quick starts send.
+DEFAULT_TASK_NAME = "project"
+#: The skill documents' frontmatter was stripped; the template family they come from publishes 1.0.0.
+DEFAULT_SKILL_VERSION = "1.0.0"
+#: ``X-Skill-Platform`` by install path: a path inside ``~/.clawhub/`` is clawhub, inside ``~/.cursor/skills/``
+#: cursor; anything else is ``unknown``.
+PLATFORMS: typing.Final = (("clawhub", (".clawhub",)), ("cursor", (".cursor", "skills")))
+UNKNOWN_PLATFORM = "unknown"
 
 
 class Code(enum.IntEnum):

@@ -20,7 +20,7 @@ from ._events import EventKind, GuiAction, StreamReader, interpret, translate
 from ._exceptions import NetworkError, TurnFailed, TurnTimeout
 from ._models import Message, MessageKind, Snapshot
 from ._ops import STREAM_TIMEOUT, CloseStream, Emit, Flow, ReadChunk, RequestSpec, Sleep
-from ._protocol import APP_NAME, PATHS
+from ._protocol import APP_NAME, ME, PATHS, STILL_WORKING_INTERVAL, TURN_TIME_LIMIT
 from ._timeline import describe_changes
 
 __all__ = [
@@ -37,10 +37,8 @@ __all__ = [
 logger = logging.getLogger("nemo_contract")
 
 STILL_WORKING = "⏳ Still working..."
-#: "show '⏳ Still working...' every 2 minutes"
-STILL_WORKING_EVERY = 120.0
-#: "Timeout: 15 min"
-TURN_LIMIT = 15 * 60.0
+STILL_WORKING_EVERY = STILL_WORKING_INTERVAL
+TURN_LIMIT = TURN_TIME_LIMIT
 #: After a silent close the state is read up to this many times, this far apart, until it shows the change.
 SILENT_POLLS = 3
 SILENT_POLL_INTERVAL = 10.0
@@ -59,7 +57,7 @@ class TurnOutcome(typing.NamedTuple):
 def _turn_request(core: Core, text: str) -> RequestSpec:
     body = {
         "app_name": APP_NAME,
-        "user_id": "me",
+        "user_id": ME,
         "session_id": core.credentials.session_id,
         "new_message": {"parts": [{"text": text}]},
     }

@@ -182,7 +182,7 @@ def test_authentication(main: Document) -> None:
     open_operations = {
         operation["operationId"] for _, _, operation in _operations(main) if operation.get("security") == []
     }
-    assert open_operations == {"anonymousToken", "getRenderFile", "getUploadedFile"}
+    assert open_operations == {"anonymousToken", "getGeneratedMedia", "getRenderFile", "getUploadedFile"}
     for method, path, operation in _operations(main):
         if operation["operationId"] not in open_operations:
             assert "security" not in operation

@@ -1,0 +1,63 @@
+"""`pip install .` (not editable) gives working commands, with the specs inside the wheel and found there."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (found,) = out.glob("nemo_contract-*.whl")
+    return found
+
+
+def test_the_wheel_carries_both_packages_the_specs_and_both_commands(wheel: pathlib.Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+        scripts = archive.read(entry_points).decode()
+    assert "nemo_contract/specs/nemovideo.openapi.yaml" in names
+    assert "nemo_contract/specs/mock-admin.openapi.yaml" in names
+    assert "mock_server/_app.py" in names and "nemo_contract/_protocol.py" in names
+    assert "nemo-mock = mock_server._cli:main" in scripts
+    assert "nemo-contract = nemo_contract._cli:main" in scripts
+    assert not any(n.startswith("tests/") for n in names)
+
+
+def test_an_installed_copy_finds_its_specs_inside_itself(wheel: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    probe = "from nemo_contract._specs import spec_path, load_spec; print(spec_path()); print(load_spec()['openapi'])"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    path, version = result.stdout.split()
+    assert path.startswith(str(target))
+    assert version.startswith("3.1")
+    for command in ("nemo-mock", "nemo-contract"):
+        shown = subprocess.run(
+            [str(target / "bin" / command), "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert "usage:" in shown.stdout
