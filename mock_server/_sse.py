@@ -21,13 +21,15 @@ from starlette.types import Receive, Scope, Send
 
 from nemo_contract._protocol import APP_NAME, PATHS, Code, EventFormat, HeartbeatMode
 
-from ._agent import TurnPlan, plan_turn
 from ._emulator import Emulator, emulator_of
 from ._envelope import dumps, loads
 from ._errors import ProtocolError
 from ._faults import FaultPlan
 from ._store import Account, Session
 from ._validation import validate_body
+
+if typing.TYPE_CHECKING:
+    from ._agent import TurnPlan
 
 __all__ = ["Turn", "run_sse"]
 
@@ -236,6 +238,8 @@ async def run_sse(request: Request) -> Response:
         raise ProtocolError(Code.CONFLICT, "a turn is already running in this session")
     config = emulator.config
     message = "\n".join(part["text"] for part in body["new_message"]["parts"])
+    from ._agent import plan_turn  # on the first turn: the agent's tables are a fifth of the import time
+
     plan = plan_turn(
         message,
         session.state,

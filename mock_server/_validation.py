@@ -1,7 +1,8 @@
 """Request bodies checked against the recorded spec, so the emulator accepts exactly what the spec says.
 
 The schemas live only in ``specs/``; jsonschema applies them. A request that fails gets a 400 envelope naming
-the first problem found.
+the first problem found. jsonschema is imported on the first validation, not with the package: it is a third
+of the package's import time (bench/RESULTS.md, section 5).
 """
 
 from __future__ import annotations
@@ -9,22 +10,24 @@ from __future__ import annotations
 import functools
 import typing
 
-import jsonschema
-import referencing
-import referencing.jsonschema
-
 from nemo_contract._protocol import Code
 from nemo_contract._specs import API_SPEC, load_spec
 
 from ._errors import ProtocolError
 
-__all__ = ["body_validator", "validate_body", "validate_query"]
+if typing.TYPE_CHECKING:
+    import jsonschema
+    import referencing
+    from jsonschema.protocols import Validator
 
-Validator = jsonschema.protocols.Validator
+__all__ = ["body_validator", "validate_body", "validate_query"]
 
 
 @functools.cache
 def _registry(spec_name: str) -> referencing.Registry[typing.Any]:
+    import referencing
+    import referencing.jsonschema
+
     document = load_spec(spec_name)
     resource = referencing.Resource.from_contents(document, default_specification=referencing.jsonschema.DRAFT202012)
     registry: referencing.Registry[typing.Any] = referencing.Registry().with_resource(uri="urn:spec", resource=resource)
@@ -37,6 +40,8 @@ def body_validator(path: str, method: str, spec_name: str = API_SPEC, media: str
     operation = load_spec(spec_name)["paths"][path][method.lower()]
     schema = operation["requestBody"]["content"][media]["schema"]
     schema = {"$ref": "urn:spec" + schema["$ref"]} if "$ref" in schema else _rebase(schema)
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     validator: Validator = cls(schema, registry=_registry(spec_name), format_checker=cls.FORMAT_CHECKER)
     return validator
@@ -57,6 +62,8 @@ def _where(error: jsonschema.ValidationError) -> str:
 
 def validate_body(body: typing.Any, path: str, method: str, spec_name: str = API_SPEC) -> None:
     """Raise a 400 ProtocolError naming the first way ``body`` breaks the operation's schema."""
+    import jsonschema
+
     error = jsonschema.exceptions.best_match(body_validator(path, method, spec_name).iter_errors(body))
     if error is not None:
         message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
@@ -87,6 +94,8 @@ def validate_query(
     params: typing.Mapping[str, str], path: str, method: str, spec_name: str = API_SPEC
 ) -> dict[str, typing.Any]:
     """The operation's declared query parameters, typed per the spec; a 400 names the first one that is wrong."""
+    import jsonschema
+
     found: dict[str, typing.Any] = {}
     for name, schema in _query_schemas(path, method, spec_name).items():
         if name not in params:

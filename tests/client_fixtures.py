@@ -9,12 +9,10 @@ time. ``live_harness``: the same emulator under a real uvicorn, driven by the sy
 from __future__ import annotations
 
 import pathlib
-import threading
 import time
 import typing
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from mock_server import create_app
@@ -23,7 +21,7 @@ from mock_server._journal import Entry
 from nemo_contract import AsyncClient, Client, Message, MessageKind, StreamingASGITransport
 
 from .clips import make_mp4
-from .conftest import BASE, START
+from .conftest import BASE, START, serve
 
 __all__ = [
     "Harness",
@@ -134,15 +132,5 @@ def harness_fixture(tmp_path: pathlib.Path) -> typing.Iterator[Harness]:
 @pytest.fixture(name="live_harness")
 def live_harness_fixture(tmp_path: pathlib.Path) -> typing.Iterator[LiveHarness]:
     application = create_app(seed=7, time_scale=FAST, clock_start=START)
-    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=0, log_level="error", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live emulator did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield LiveHarness(f"http://127.0.0.1:{port}", application, tmp_path)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(application) as url:
+        yield LiveHarness(url, application, tmp_path)

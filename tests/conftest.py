@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import typing
@@ -72,10 +73,9 @@ class LiveServer(typing.NamedTuple):
     app: Starlette
 
 
-@pytest.fixture
-def live_server() -> typing.Iterator[LiveServer]:
-    """The emulator under a real uvicorn on a free loopback port (time scale 1000: a minute takes 60 ms)."""
-    application = create_app(seed=7, time_scale=1000.0)
+@contextlib.contextmanager
+def serve(application: Starlette) -> typing.Iterator[str]:
+    """Run an app under a real uvicorn on a free loopback port, in a thread; yields its base URL."""
     server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=0, log_level="error", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -85,6 +85,16 @@ def live_server() -> typing.Iterator[LiveServer]:
             raise RuntimeError("the live emulator did not start")
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield LiveServer(f"http://127.0.0.1:{port}", application)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server() -> typing.Iterator[LiveServer]:
+    """The emulator under a real uvicorn on a free loopback port (time scale 1000: a minute takes 60 ms)."""
+    application = create_app(seed=7, time_scale=1000.0)
+    with serve(application) as url:
+        yield LiveServer(url, application)

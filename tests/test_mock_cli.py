@@ -109,3 +109,16 @@ def test_a_bad_config_file_names_its_problem(tmp_path: pathlib.Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "heartbeat" in result.stderr
+
+
+def test_serve_applies_the_rules_of_its_config_file(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "knobs.yaml"
+    path.write_text("status_mode: always200\nfaults:\n  - method: GET\n    path: /api/credits/*\n    code: 1001\n")
+    process, url = _start("--config", str(path))
+    try:
+        response = httpx.get(f"{url}/api/credits/balance/simple", timeout=5)
+        assert (response.status_code, response.json()["code"]) == (200, 1001)
+        config = httpx.get(f"{url}/__mock__/config", timeout=5).json()["data"]
+        assert config["faults"] == [{"method": "GET", "path": "/api/credits/*", "code": 1001}]
+    finally:
+        _stop(process, signal.SIGTERM)
