@@ -14,7 +14,7 @@ from nemo_contract._specs import ADMIN_SPEC
 from ._clock import iso8601
 from ._config import ConfigError
 from ._emulator import emulator_of
-from ._envelope import loads, ok
+from ._envelope import ok, read_json
 from ._errors import ProtocolError
 from ._validation import validate_body, validate_query
 
@@ -24,7 +24,7 @@ MAX_WAIT = 60.0
 
 
 async def _json(request: Request, path: str) -> typing.Any:
-    body = loads(await request.body())
+    body = await read_json(request)
     validate_body(body, path, request.method, ADMIN_SPEC)
     return body
 
@@ -62,10 +62,10 @@ async def config(request: Request) -> Response:
     if request.method == "PUT":
         patch = await _json(request, "/__mock__/config")
         try:
-            emulator.set_config(emulator.config.merged(patch))
+            emulator.set_config(emulator.current_config().merged(patch), new_faults="faults" in patch)
         except ConfigError as exc:
             raise ProtocolError(Code.BAD_REQUEST, str(exc)) from None
-    return ok(emulator.config.to_dict())
+    return ok(emulator.current_config().to_dict())
 
 
 def _parse_time(value: str) -> float:

@@ -66,6 +66,10 @@ _CHANGES = {"music", "music_replaced", "music_removed", "title", "trim", "aspect
 _CHANGES |= {"transitions_split", "volume"}
 
 
+#: The longest draft the service renders: 30 minutes (the spec's maximum of `d`).
+MAX_DRAFT_MS = 30 * 60 * 1000
+
+
 def plan_turn(
     message: str,
     state: Mapping[str, Any],
@@ -415,16 +419,19 @@ def _from_uploads(w: _Work, ctx: _Ctx, visuals: list[Mapping[str, Any]], prompt:
     segments: list[dict[str, Any]] = []
     start = 0
     for info in visuals:
+        if start >= MAX_DRAFT_MS:  # a timeline holds 30 minutes at most; later uploads do not fit
+            break
         seconds = info.get("duration")
         known = _ms(seconds * 1000) if isinstance(seconds, int | float) else None
         d = IMAGE_MS if info.get("file_type") == FileType.IMAGE else max(1, known or UNKNOWN_VIDEO_MS)
+        d = min(d, MAX_DRAFT_MS - start)
         label = texts.readable(info.get("filename"))
         segments.append(
             {"id": _new_id(ctx, "sg_", 8), "n": label, "st": start, "d": d, "u": str(info.get("cdn_url", ""))}
         )
         start += d
     w.draft = {"t": [{"tt": int(TrackType.VIDEO), "sg": segments}], "d": start, "m": w.draft["m"]}
-    files = [str(f.get("filename", "")) for f in visuals]
+    files = [str(f.get("filename", "")) for f in visuals[: len(segments)]]
     analyses = [
         {"filename": f, "duration": s["d"] / 1000, "scenes": 1 + s["d"] // 4000}
         for f, s in zip(files, segments, strict=True)

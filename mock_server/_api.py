@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import pathlib
 import typing
 import urllib.parse
@@ -23,7 +24,8 @@ from nemo_contract._protocol import (
 
 from ._clock import iso8601
 from ._emulator import emulator_of
-from ._envelope import loads, ok
+from ._envelope import ok
+from ._envelope import read_json as read_body
 from ._errors import ProtocolError
 from ._files import MediaFile
 from ._store import Account, Session, Token
@@ -51,7 +53,7 @@ _URL_DEFAULTS: dict[FileType, tuple[float | None, int | None, int | None, float 
 
 async def read_json(request: Request, path: str) -> typing.Any:
     """The request's JSON body, checked against the spec's schema for ``path``; 400 names the problem."""
-    body = loads(await request.body())
+    body = await read_body(request)
     validate_body(body, path, request.method)
     return body
 
@@ -62,19 +64,16 @@ def base_url(request: Request) -> str:
 
 async def issue_token(request: Request) -> Response:
     emulator = emulator_of(request)
-    client_id = request.headers.get(Header.CLIENT_ID.value, "")
+    # Header values arrive as latin-1; the 64-character limit counts the characters the client sent.
+    client_id = request.headers.get(Header.CLIENT_ID.value, "").encode("latin-1").decode("utf-8", "replace")
     if not 1 <= len(client_id) <= 64:
         raise ProtocolError(Code.BAD_REQUEST, "missing X-Client-Id header" if not client_id else "X-Client-Id too long")
     store, config, now = emulator.store, emulator.config, emulator.clock.now()
+    _count_request(store.asked_by_client, client_id, config.token_limit_per_client, config.token_limit_window, now)
     token = store.client_tokens.get(client_id)
     if token is None or now >= token.expires_at:
         ip = request.client.host if request.client else "-"
-        if config.token_limit_per_ip is not None:
-            recent = [t for t in store.issued_by_ip.get(ip, []) if now - t < config.token_limit_window]
-            if len(recent) >= config.token_limit_per_ip:
-                retry = max(1, int(recent[0] + config.token_limit_window - now))
-                raise ProtocolError(Code.RATE_LIMITED, headers={Header.RETRY_AFTER.value: str(retry)})
-            store.issued_by_ip[ip] = [*recent, now]
+        _count_request(store.issued_by_ip, ip, config.token_limit_per_ip, config.token_limit_window, now)
         # After expiry the same client id gets a new token for the same anonymous user (credits kept).
         user_id = token.user_id if token is not None else store.ids.user_id()
         if user_id not in store.accounts:
@@ -90,6 +89,18 @@ async def issue_token(request: Request) -> Response:
             "credits": account.available,
         }
     )
+
+
+def _count_request(seen: dict[str, list[float]], key: str, limit: int | None, window: float, now: float) -> None:
+    """Count one request of ``key`` in a sliding window; 429 with Retry-After once ``limit`` is reached."""
+    if limit is None:
+        return
+    recent = [t for t in seen.get(key, []) if now - t < window]
+    if len(recent) >= limit:
+        seen[key] = recent
+        retry = max(1, math.ceil(recent[0] + window - now))
+        raise ProtocolError(Code.RATE_LIMITED, headers={Header.RETRY_AFTER.value: str(retry)})
+    seen[key] = [*recent, now]
 
 
 async def new_session(request: Request) -> Response:
@@ -171,7 +182,10 @@ async def _url_upload(request: Request) -> list[dict[str, typing.Any]]:
     store = emulator_of(request).store
     files = []
     for url in body["urls"]:
-        name = pathlib.PurePosixPath(urllib.parse.urlsplit(url).path).name or "upload"
+        try:
+            name = pathlib.PurePosixPath(urllib.parse.urlsplit(url).path).name or "upload"
+        except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL anyone can fetch
+            raise ProtocolError(Code.BAD_REQUEST, f"not a URL: {url[:100]!r}") from None
         file_type = file_type_for(name)
         if file_type is None:
             raise ProtocolError(

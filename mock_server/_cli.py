@@ -1,6 +1,7 @@
 """``nemo-mock``: run the emulator.
 
-    nemo-mock serve [--host 127.0.0.1] [--port 8000] [--seed 0] [--time-scale 1.0] [--config FILE] [--data-dir DIR]
+    nemo-mock serve [--host 127.0.0.1] [--port 8000] [--seed 0] [--time-scale 1.0] [--clock-start TIME]
+                    [--config FILE] [--data-dir DIR]
 
 It prints its base URL once it listens. Ctrl-C or SIGTERM ends open streams and exits 0. A bad flag or config
 file gets one line on standard error and exit status 2.
@@ -9,6 +10,7 @@ file gets one line on standard error and exit status 2.
 from __future__ import annotations
 
 import argparse
+import datetime
 import gc
 import math
 import pathlib
@@ -30,6 +32,16 @@ def _time_scale(text: str) -> float:
     return value
 
 
+def _moment(text: str) -> float:
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"not a port number (0-65535): {text!r}")
@@ -46,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed of every id and random draw (default 0)")
     serve.add_argument(
         "--time-scale", type=_time_scale, default=1.0, help="virtual seconds per real second (default 1; 0 freezes)"
+    )
+    serve.add_argument(
+        "--clock-start",
+        type=_moment,
+        metavar="TIME",
+        help="virtual time at start, ISO-8601 (default: now); with --seed and --time-scale 0, runs repeat exactly",
     )
     serve.add_argument("--config", type=pathlib.Path, help="YAML or JSON file of knobs and fault rules")
     serve.add_argument("--data-dir", type=pathlib.Path, help="where uploads and renders are kept (default: a temp dir)")
@@ -80,7 +98,13 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"nemo-mock: {exc}", file=sys.stderr)
         return 2
-    app = create_app(seed=args.seed, time_scale=args.time_scale, config=config, data_dir=args.data_dir)
+    app = create_app(
+        seed=args.seed,
+        time_scale=args.time_scale,
+        clock_start=args.clock_start,
+        config=config,
+        data_dir=args.data_dir,
+    )
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:

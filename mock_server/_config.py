@@ -75,6 +75,7 @@ class Config:
     token_lifetime: float = TOKEN_LIFETIME
     retry_after: int = DEFAULT_RETRY_AFTER
     token_limit_per_ip: int | None = None
+    token_limit_per_client: int | None = None
     token_limit_window: float = TOKEN_LIFETIME
     rate_limit: tuple[int, float] | None = None  # (requests, window seconds) per token
     journal_size: int = 1000
@@ -97,6 +98,7 @@ class Config:
             "token_lifetime": self.token_lifetime,
             "retry_after": self.retry_after,
             "token_limit_per_ip": self.token_limit_per_ip,
+            "token_limit_per_client": self.token_limit_per_client,
             "token_limit_window": self.token_limit_window,
             "rate_limit": None
             if self.rate_limit is None
@@ -145,6 +147,7 @@ def _build(values: dict[str, typing.Any]) -> Config:
         token_lifetime=float(values["token_lifetime"]),
         retry_after=int(values["retry_after"]),
         token_limit_per_ip=values["token_limit_per_ip"],
+        token_limit_per_client=values["token_limit_per_client"],
         token_limit_window=float(values["token_limit_window"]),
         rate_limit=None if limit is None else (int(limit["requests"]), float(limit["window"])),
         journal_size=int(values["journal_size"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import shutil
 import tempfile
@@ -49,9 +50,19 @@ class Emulator:
         self.faults = Faults(config.faults, store.ids)
         self.journal.resize(config.journal_size)
 
-    def set_config(self, config: Config) -> None:
-        """Apply a new configuration; fault rules start counting afresh."""
-        self._install(config, self.store)
+    def current_config(self) -> Config:
+        """The configuration in force: fault rules whose ``times`` are used up are gone from it."""
+        active = self.faults.active()
+        return self.config if active == self.config.faults else dataclasses.replace(self.config, faults=active)
+
+    def set_config(self, config: Config, *, new_faults: bool = True) -> None:
+        """Apply a new configuration. New fault rules start counting afresh; with ``new_faults=False`` the
+        rules in force keep what they have used up."""
+        if new_faults:
+            self._install(config, self.store)
+        else:
+            self.config = config
+            self.journal.resize(config.journal_size)
 
     def reset(self) -> None:
         """Back to the state of a fresh start: no tokens, sessions or renders, the start-up config and clock."""

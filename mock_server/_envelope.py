@@ -3,31 +3,86 @@
 from __future__ import annotations
 
 import json
+import math
 import typing
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from nemo_contract._protocol import HTTP_STATUS, Code, StatusMode
 
 from ._errors import ProtocolError
 
-__all__ = ["dumps", "error_response", "json_response", "loads", "ok"]
+__all__ = ["MAX_JSON_BYTES", "dumps", "error_response", "json_response", "loads", "ok", "read_json"]
+
+
+#: Deeper bodies are refused: nothing in the protocol nests past a dozen levels.
+MAX_DEPTH = 64
 
 
 def _no_constant(name: str) -> typing.NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999: valid JSON grammar, but no number the emulator could answer with
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _check(value: typing.Any) -> None:
+    """Refuse what JSON allows but the emulator could not store or send back: deep nesting, lone surrogates."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("a string holds an unpaired surrogate") from None
+            continue
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+#: JSON request bodies larger than this are refused (a draft of thousands of segments is well under it).
+MAX_JSON_BYTES = 8 * 1024 * 1024
+
+
+async def read_json(request: Request) -> typing.Any:
+    """The request's JSON body, never more than MAX_JSON_BYTES in memory: judged from Content-Length when
+    given, else while reading."""
+    too_large = ProtocolError(Code.BAD_REQUEST, f"request body too large (over {MAX_JSON_BYTES} bytes of JSON)")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_JSON_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_JSON_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return loads(b"".join(chunks))
+
+
 def loads(raw: bytes) -> typing.Any:
-    """A request body as JSON, strictly (no NaN or Infinity); a 400 envelope when it is not."""
+    """A request body as JSON, strictly (no NaN, no infinities, no lone surrogates); a 400 envelope if not."""
     try:
-        return json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ProtocolError(Code.BAD_REQUEST, "request body is not valid JSON") from None
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+        _check(value)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        detail = str(exc) if isinstance(exc, ValueError) and not isinstance(exc, json.JSONDecodeError) else ""
+        message = "request body is not valid JSON" + (f": {detail}" if detail and len(detail) < 80 else "")
+        raise ProtocolError(Code.BAD_REQUEST, message) from None
+    return value
 
 
 #: One encoder for every response (json.dumps with options builds a new one per call).
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def dumps(value: typing.Any) -> bytes:

@@ -51,23 +51,27 @@ class Faults:
         return self.needs_body and any(r.body_contains and self._route_hits(r, method, path) for r in self.rules)
 
     def plan(self, method: str, path: str, body: bytes | None) -> FaultPlan:
-        plan = FaultPlan()
+        """What the first rule that matches (and, with a probability, fires) asks of this request."""
         for index, rule in enumerate(self.rules):
-            if not self._hits(rule, method, path, body):
+            if self._remaining[index] == 0 or not self._hits(rule, method, path, body):
                 continue
             self._matches[index] += 1
-            if self._remaining[index] == 0:
-                continue
             if rule.probability is not None:
+                # Keyed by the rule and how often it matched: the same requests draw the same faults.
                 draw = self._ids.rng("fault", index, self._matches[index]).random()
                 if draw >= rule.probability:
                     continue
             if self._remaining[index] is not None:
                 self._remaining[index] -= 1  # type: ignore[operator]
-            if rule.code is not None and plan.code is None:
-                plan.code = rule.code
-            plan.latency += rule.latency or 0.0
-            for name in ("cut_after", "error_after", "fail_render"):
-                if getattr(plan, name) is None:
-                    setattr(plan, name, getattr(rule, name))
-        return plan
+            return FaultPlan(
+                code=rule.code,
+                latency=rule.latency or 0.0,
+                cut_after=rule.cut_after,
+                error_after=rule.error_after,
+                fail_render=rule.fail_render,
+            )
+        return FaultPlan()
+
+    def active(self) -> tuple[FaultRule, ...]:
+        """The rules not yet used up: what ``GET /__mock__/config`` lists."""
+        return tuple(rule for rule, left in zip(self.rules, self._remaining, strict=True) if left != 0)

@@ -9,7 +9,7 @@ import typing
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nemo_contract._protocol import ATTRIBUTION_HEADERS, Code, Header, register_url
+from nemo_contract._protocol import ATTRIBUTION_HEADERS, PATHS, Code, Header, register_url
 
 from ._emulator import Emulator
 from ._envelope import error_response
@@ -147,7 +147,7 @@ class EmulatorMiddleware:
         if emulator.faults.wants_body(method, path):
             body, receive = await _read_small_body(headers, receive)
         plan = emulator.faults.plan(method, path, body)
-        if plan.latency:
+        if plan.latency and path != PATHS.run_sse:  # a stream's latency delays each of its events instead
             await emulator.clock.sleep(plan.latency)
         if plan.code is not None:
             return fault_error(emulator, plan.code, token_value), receive

@@ -7,7 +7,6 @@ clock moves every job at once. The MP4 is written the first time a completed job
 
 from __future__ import annotations
 
-import copy
 import pathlib
 import typing
 
@@ -155,7 +154,7 @@ async def start_render(request: Request) -> Response:
         raise ProtocolError(Code.CONFLICT, "duplicate render id; use a new id")
     faults: FaultPlan = request.scope.get("state", {}).get("faults") or FaultPlan()
     low, high = emulator.config.render_duration
-    draft = copy.deepcopy(body["draft"])
+    draft = body["draft"]  # freshly parsed for this request: nothing else holds it
     render = Render(
         render_id=body["id"],
         user_id=token.user_id,

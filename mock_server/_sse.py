@@ -10,10 +10,13 @@ from __future__ import annotations
 import copy
 import datetime
 import json
+import logging
+import math
 import string
 import typing
 import uuid
 
+import anyio.to_thread
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from nemo_contract._protocol import APP_NAME, PATHS, Code, EventFormat, HeartbeatMode
 
 from ._emulator import Emulator, emulator_of
-from ._envelope import dumps, loads
+from ._envelope import dumps, read_json
 from ._errors import ProtocolError
 from ._faults import FaultPlan
 from ._store import Account, Session
@@ -33,8 +36,11 @@ if typing.TYPE_CHECKING:
 
 __all__ = ["Turn", "run_sse"]
 
+logger = logging.getLogger("nemo_mock")
 _ALIASES = {"appName": "app_name", "userId": "user_id", "sessionId": "session_id", "newMessage": "new_message"}
 _ALNUM = string.ascii_letters + string.digits
+#: Messages at least this long are planned in a worker thread.
+LONG_MESSAGE = 2000
 MID_STREAM_ERROR = "agent run failed: the editing service hit an internal error"
 
 
@@ -79,6 +85,7 @@ class Turn:
         # The turn's timeline starts when the request is handled, not when the stream is first read.
         self.started_at = emulator.clock.now()
         self.shutdown = _Shutdown(emulator)
+        self._delay = self._shift = 0.0  # the latency fault: every event comes this much later than the last
 
     async def _wait(self, deadline: float) -> bool:
         """Sleep on the virtual clock; False when the server is stopping and the stream must end now."""
@@ -143,9 +150,19 @@ class Turn:
 
     # -- the timeline of the turn ---------------------------------------------------------------------------
 
+    async def _due(self, scheduled: float) -> float | None:
+        """Wait for an event's time: its schedule plus the latency fault's delay, which every event adds to.
+
+        Returns the time to stamp it with, or None when the server is stopping.
+        """
+        self._shift += self._delay
+        moment = scheduled + self._shift
+        return moment if await self._wait(moment) else None
+
     async def events(self, faults: FaultPlan) -> typing.AsyncIterator[bytes]:
         config, plan = self.emulator.config, self.plan
         limit = faults.error_after if faults.error_after is not None else faults.cut_after
+        self._delay, self._shift = faults.latency, 0.0
         sent = 0
         at = self.started_at
 
@@ -157,26 +174,30 @@ class Turn:
                 yield self.error_event()
             return
         at += plan.opening_delay
-        if not await self._wait(at):
-            return
         if plan.opening:
-            yield self.text(plan.opening, at)
+            if (moment := await self._due(at)) is None:
+                return
+            yield self.text(plan.opening, moment)
             sent += 1
+        elif not await self._wait(at):
+            return
         for step in plan.steps:
             if over_limit():
                 break
             call_id = "adk-" + str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-            yield self.call(call_id, step.name, step.args, at)
+            if (moment := await self._due(at)) is None:
+                return
+            yield self.call(call_id, step.name, step.args, moment)
             sent += 1
             started, done = at, at + step.duration
-            beat = started + config.heartbeat_interval
-            while beat < done:
-                if not await self._wait(beat):
+            interval = config.heartbeat_interval
+            # Counted, not accumulated: beat k is at started + k * interval, with no float drift.
+            for k in range(1, math.ceil(step.duration / interval)):
+                if (moment := await self._due(started + k * interval)) is None:
                     return
-                yield self.heartbeat(beat)
-                beat += config.heartbeat_interval
+                yield self.heartbeat(moment)
             at = done
-            if not await self._wait(at):
+            if (moment := await self._due(at)) is None:
                 return
             if over_limit():
                 break
@@ -184,14 +205,14 @@ class Turn:
             self.session.state.update(copy.deepcopy(step.state_delta))
             for media in step.state_delta.get("generated_media", []):
                 self.emulator.store.generated[media["id"]] = media
-            yield self.result(call_id, step.name, step.response, step.state_delta, at)
+            yield self.result(call_id, step.name, step.response, step.state_delta, moment)
             sent += 1
         else:
             if plan.closing and not over_limit():
                 at += plan.closing_delay
-                if not await self._wait(at):
+                if (moment := await self._due(at)) is None:
                     return
-                yield self.text(plan.closing, at)
+                yield self.text(plan.closing, moment)
                 sent += 1
             if not over_limit():
                 self.completed = True
@@ -206,13 +227,23 @@ class Turn:
         return f"data: {json.dumps({'error': MID_STREAM_ERROR})}\n\n".encode()
 
 
+async def _guarded(events: typing.AsyncIterator[bytes]) -> typing.AsyncIterator[bytes]:
+    """A failure of our own mid-stream ends the stream as ADK ends it: with an ``{"error": ...}`` event."""
+    try:
+        async for event in events:
+            yield event
+    except Exception:
+        logger.exception("turn failed mid-stream")
+        yield Turn.error_event()
+
+
 class _TurnResponse(EventSourceResponse):
     """Settles the turn however the stream ends: completed, cut, failed, client gone, or server stopping."""
 
     def __init__(self, turn: Turn, faults: FaultPlan) -> None:
         # A stopping server sets turn.shutdown; the turn then ends its stream, with the final chunk.
         super().__init__(
-            turn.events(faults),
+            _guarded(turn.events(faults)),
             ping=0,
             sep="\n",
             shutdown_event=turn.shutdown,  # type: ignore[arg-type]
@@ -230,7 +261,7 @@ class _TurnResponse(EventSourceResponse):
 async def run_sse(request: Request) -> Response:
     emulator = emulator_of(request)
     token, account = emulator.authenticate(request)
-    body = _normalise(loads(await request.body()))
+    body = _normalise(await read_json(request))
     validate_body(body, PATHS.run_sse, "POST")
     emulator.own_user(token, body.get("user_id"))
     session = emulator.session_of(token, body["session_id"])
@@ -240,19 +271,27 @@ async def run_sse(request: Request) -> Response:
     message = "\n".join(part["text"] for part in body["new_message"]["parts"])
     from ._agent import plan_turn  # on the first turn: the agent's tables are a fifth of the import time
 
-    plan = plan_turn(
-        message,
-        session.state,
-        language=session.language,
-        rng=emulator.store.ids.rng("turn", session.session_id, session.turns),
-        silent_close_rate=config.silent_close_rate,
-        durations=config.turn_durations,
-        cdn_base=str(request.base_url).rstrip("/") + "/cdn",
-    )
-    cost = config.credit_costs[plan.kind]
-    account.freeze(cost)
-    turn = Turn(emulator, session, account, plan, cost)
+    def plan() -> TurnPlan:
+        return plan_turn(
+            message,
+            session.state,
+            language=session.language,
+            rng=emulator.store.ids.rng("turn", session.session_id, session.turns),
+            silent_close_rate=config.silent_close_rate,
+            durations=config.turn_durations,
+            cdn_base=str(request.base_url).rstrip("/") + "/cdn",
+        )
+
+    session.busy = True  # before any await: a second turn on this session must see it
+    try:
+        # A long message takes the rule-based agent a noticeable moment: read it off the event loop.
+        turn_plan = plan() if len(message) < LONG_MESSAGE else await anyio.to_thread.run_sync(plan)
+        cost = config.credit_costs[turn_plan.kind]
+        account.freeze(cost)
+    except BaseException:
+        session.busy = False
+        raise
+    turn = Turn(emulator, session, account, turn_plan, cost)
     session.turns += 1
-    session.busy = True
     faults: FaultPlan = request.scope.get("state", {}).get("faults") or FaultPlan()
     return _TurnResponse(turn, faults)

@@ -136,6 +136,7 @@ class Store:
         self.sessions: dict[str, Session] = {}
         self.renders: dict[str, Render] = {}
         self.issued_by_ip: dict[str, list[float]] = {}
+        self.asked_by_client: dict[str, list[float]] = {}
         self.requests_by_token: dict[str, list[float]] = {}
         self.uploads: dict[str, tuple[str, str]] = {}  # file id -> (stored path, filename)
         self.generated: dict[str, dict[str, typing.Any]] = {}  # generated media id -> its state entry

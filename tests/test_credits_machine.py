@@ -62,21 +62,27 @@ class CreditsMachine(RuleBasedStateMachine):
     def start_turn(self, index: int, text: str) -> None:
         session = self.sessions[index]
         body = {"app_name": "nemo_agent", "session_id": session, "new_message": {"parts": [{"text": text}]}}
+        self.portal.call(anyio.sleep, 0.005)  # let turns whose end has passed settle before deciding
         before = self.balance()
+        busy = self.emulator.store.sessions[session].busy
 
         async def go() -> httpx.Response:
             request = self.http.build_request("POST", "/run_sse", json=body, headers=self.auth)
             return await self.http.send(request, stream=True)
 
         response = self.portal.call(go)
+        if response.status_code != 200:
+            self.portal.call(response.aread)
         # What it costs depends on the draft: an edit of an empty draft is a free chat turn.
         cost = COSTS[text] if text != "add music" or session in self.generated else 0
-        if session in self.open:
+        if busy:
             assert response.status_code == 409
         elif cost > before["available"]:
             assert (response.status_code, response.json()["code"]) == (402, 2001)
         else:
             assert response.status_code == 200
+            if session in self.open:  # its earlier turn already ran to its end unread
+                self.portal.call(self.open.pop(session)[0].aclose)
             self.open[session] = (response, cost)
             if text == "generate a video":
                 self.generated.add(session)

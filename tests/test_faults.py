@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
 import httpx
 import pytest
@@ -140,3 +142,60 @@ async def test_fault_errors_follow_status_mode(client: httpx.AsyncClient) -> Non
     await client.put("/__mock__/config", json={"status_mode": "always200"})
     response = await client.get("/api/credits/balance/simple", headers={"X-Mock-Fault": "429"})
     assert (response.status_code, response.json()["code"], response.headers["Retry-After"]) == (200, 429, "30")
+
+
+async def test_the_first_matching_rule_applies_and_used_up_rules_leave_the_config(client: httpx.AsyncClient) -> None:
+    token, _ = await new_token(client)
+    rules = [
+        {"path": "/api/credits/*", "code": 1002, "times": 1},
+        {"path": "/api/credits/*", "code": 429, "times": 1},
+    ]
+    await client.put("/__mock__/config", json={"faults": rules})
+    headers = {"Authorization": f"Bearer {token}"}
+    codes = [(await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] for _ in range(3)]
+    assert codes == [1002, 429, 0]
+    assert (await client.get("/__mock__/config")).json()["data"]["faults"] == []
+
+
+async def test_a_config_put_without_faults_keeps_what_rules_have_used_up(client: httpx.AsyncClient) -> None:
+    token, _ = await new_token(client)
+    headers = {"Authorization": f"Bearer {token}"}
+    await client.put("/__mock__/config", json={"faults": [{"path": "/api/credits/*", "code": 1002, "times": 2}]})
+    assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] == 1002
+    await client.put("/__mock__/config", json={"heartbeat": "json"})
+    assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] == 1002
+    assert (await client.get("/api/credits/balance/simple", headers=headers)).json()["code"] == 0
+
+
+async def test_latency_on_a_stream_delays_every_event(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    from .streams import run_turn, turn_body
+
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    plain = await run_turn(client, emulator, token, turn_body(sid, "hello"))
+    await client.put("/__mock__/config", json={"faults": [{"path": "/run_sse", "latency": 7}]})
+    start = emulator.clock.now()
+    slow = await run_turn(client, emulator, token, turn_body(sid, "generate a video"))
+    stamps = [e["timestamp"] for e in slow.json_events]
+    assert plain.status == slow.status == 200
+    # The first event is 7 s late, and each later one 7 s later than its schedule again.
+    assert stamps[0] - start >= 7
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert min(gaps) >= 7 - 1e-6
+
+
+async def test_anonymous_token_limit_per_client_id(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    await client.put("/__mock__/config", json={"token_limit_per_client": 2, "token_limit_window": 600})
+    answers = [await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": "same"}) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert answers[2].headers["Retry-After"] == "600"
+    assert (await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": "other"})).status_code == 200
+    emulator.clock.advance(600)
+    assert (await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": "same"})).status_code == 200
+
+
+async def test_the_client_id_limit_counts_characters_not_bytes(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": ("é" * 64).encode()})
+    assert response.status_code == 200
+    too_long = await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": ("é" * 65).encode()})
+    assert too_long.status_code == 400

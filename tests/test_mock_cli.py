@@ -122,3 +122,44 @@ def test_serve_applies_the_rules_of_its_config_file(tmp_path: pathlib.Path) -> N
         assert config["faults"] == [{"method": "GET", "path": "/api/credits/*", "code": 1001}]
     finally:
         _stop(process, signal.SIGTERM)
+
+
+def _script(url: str) -> list[bytes]:
+    """Token, session, a turn and the state: everything a seeded, frozen emulator must repeat exactly."""
+    seen = []
+    with httpx.Client(base_url=url, timeout=10) as http:
+        token = http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "same"})
+        seen.append(token.content)
+        auth = {"Authorization": f"Bearer {token.json()['data']['token']}"}
+        session = http.post("/api/tasks/me/with-session/nemo_agent", json={"task_name": "p"}, headers=auth)
+        seen.append(session.content)
+        sid = session.json()["data"]["session_id"]
+        body = {"app_name": "nemo_agent", "session_id": sid, "new_message": {"parts": [{"text": "hello"}]}}
+        with http.stream("POST", "/run_sse", json=body, headers=auth) as response:
+            http.post("/__mock__/clock/advance", json={"seconds": 20})  # a chat turn lasts 5-15 s
+            seen.append(response.read())
+        seen.append(http.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=auth).content)
+    return seen
+
+
+def test_two_processes_with_the_same_seed_and_clock_answer_alike() -> None:
+    runs = []
+    for _ in range(2):
+        process, url = _start("--seed", "9", "--time-scale", "0", "--clock-start", "2026-03-13T00:00:00Z")
+        try:
+            runs.append(_script(url))
+        finally:
+            _stop(process, signal.SIGTERM)
+    assert runs[0] == runs[1]
+    assert b"2026-03-20T00:00:00Z" in runs[0][0]  # expires_at follows the pinned clock
+
+
+def test_a_bad_clock_start_is_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", "--clock-start", "yesterday"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "ISO-8601" in result.stderr and "Traceback" not in result.stderr

@@ -61,3 +61,42 @@ def test_an_installed_copy_finds_its_specs_inside_itself(wheel: pathlib.Path, tm
         )
         assert shown.returncode == 0, shown.stderr
         assert "usage:" in shown.stdout
+
+
+def test_the_installed_emulator_serves(wheel: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    import signal
+
+    import httpx
+
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    process = subprocess.Popen(
+        [str(target / "bin" / "nemo-mock"), "serve", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("nemo-mock: serving http://127.0.0.1:"), line
+        url = line.split()[2]
+        assert httpx.get(f"{url}/__mock__/health", timeout=5).json()["data"]["status"] == "ok"
+        token = httpx.post(f"{url}/api/auth/anonymous-token", headers={"X-Client-Id": "w"}, timeout=5)
+        auth = {"Authorization": f"Bearer {token.json()['data']['token']}"}
+        bad = httpx.post(f"{url}/api/tasks/me/with-session/nemo_agent", json={"task_name": 5}, headers=auth, timeout=5)
+        # Refused by the schema in the spec found inside the wheel.
+        assert (bad.status_code, bad.json()["code"]) == (400, 400)
+        assert "task_name" in bad.json()["message"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+    assert process.returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 
 import anyio
 import httpx
@@ -289,3 +290,24 @@ async def test_generated_media_urls_serve_real_files(client: httpx.AsyncClient, 
         with av.open(io.BytesIO(response.content), mode="r") as container:
             assert abs(float(container.duration or 0) / av.time_base - item["duration"]) <= 0.1
     assert (await client.get("/cdn/generated/nothing.mp4")).status_code == 404
+
+
+async def test_a_generation_from_long_uploads_stops_at_thirty_minutes(
+    client: httpx.AsyncClient, emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    from mock_server._media import render_mp4
+
+    token, _, sid = await _setup(client)
+    clip = tmp_path / "long.mp4"
+    render_mp4(clip, width=64, height=64, duration_ms=20 * 60 * 1000, fps=1)
+    files = [("files", (f"long{i}.mp4", clip.read_bytes(), "video/mp4")) for i in range(2)]
+    upload = await client.post(
+        f"/api/upload-video/nemo_agent/me/{sid}", files=files, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert upload.status_code == 200
+    await run_turn(client, emulator, token, turn_body(sid, GENERATE))
+    draft = (await _state(client, token, sid))["draft"]
+    assert isinstance(draft, dict)
+    assert draft["d"] == 30 * 60 * 1000
+    video = next(t for t in draft["t"] if t["tt"] == TrackType.VIDEO)
+    assert [s["d"] for s in video["sg"]] == [20 * 60 * 1000, 10 * 60 * 1000]
