@@ -38,6 +38,8 @@ __all__ = ["cancel_render", "download_render", "poll_render", "serve_result", "s
 FAIL_AFTER = 2.0
 DEFAULT_SIZE = (1920, 1080)
 DEFAULT_FPS = 30
+#: The spec's limits of a draft's metadata ("H.264, up to 1080x1920").
+MAX_SIDE, MAX_FPS = 1920, 60
 _encode_lock = anyio.Lock()
 
 
@@ -72,10 +74,10 @@ def _geometry(draft: dict[str, typing.Any]) -> tuple[int, int, int, int]:
     found = draft.get("m")
     meta: dict[str, typing.Any] = found if isinstance(found, dict) else {}
     width, height = meta.get("width"), meta.get("height")
-    if not (isinstance(width, int) and isinstance(height, int) and 16 <= width <= 4096 and 16 <= height <= 4096):
+    if not (isinstance(width, int) and isinstance(height, int) and 16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE):
         width, height = DEFAULT_SIZE
     fps = meta.get("fps")
-    if not (isinstance(fps, int) and 1 <= fps <= 120):
+    if not (isinstance(fps, int) and 1 <= fps <= MAX_FPS):
         fps = DEFAULT_FPS
     duration = draft.get("d")
     if not isinstance(duration, int) or duration <= 0:

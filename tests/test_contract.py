@@ -1,7 +1,8 @@
 """Schemathesis against the recorded specs, in-process: every check, positive and negative, and stateful runs.
 
 Each document gets its own emulator (the control plane's reset and config would disturb the API run). The
-emulator's clock runs 2,000x so that streams and renders finish within Schemathesis's read limits.
+emulators' clocks run so fast that every turn and render has ended by the time anyone looks, which keeps what
+a run sees (and so what Schemathesis generates next) independent of real timing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from mock_server import create_app
 from nemo_contract._specs import ADMIN_SPEC, API_SPEC, spec_path
 from nemo_contract._transport import StreamingASGITransport
 
+#: Virtual seconds per real second (see the module docstring); tokens outlive the run at that pace.
+TIME_SCALE = 1e6
+KNOBS: dict[str, typing.Any] = {"initial_credits": 10**9, "token_lifetime": 1e12}
 SKILL = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
 #: Where a documented answer depends on more than the request's shape (the file name's extension, the
 #: account's credits), Schemathesis is told that answer is expected for well-formed data too.
@@ -64,12 +68,12 @@ def _config(token: str | None) -> schemathesis.Config:
     return schemathesis.Config.from_dict(data)
 
 
-API_APP = create_app(seed=5, time_scale=2000.0, config={"initial_credits": 10**9})
+API_APP = create_app(seed=5, time_scale=TIME_SCALE, config=KNOBS)
 API_TOKEN = _mint_token(API_APP)
 api_schema = schemathesis.openapi.from_path(spec_path(API_SPEC), config=_config(API_TOKEN))
 api_schema.app = API_APP
 
-ADMIN_APP = create_app(seed=5, time_scale=2000.0)
+ADMIN_APP = create_app(seed=5, time_scale=TIME_SCALE, config={"token_lifetime": 1e12})
 admin_schema = schemathesis.openapi.from_path(spec_path(ADMIN_SPEC), config=_config(None))
 admin_schema.app = ADMIN_APP
 
@@ -100,42 +104,73 @@ def test_control_plane_operations_conform(case: schemathesis.Case[typing.Any]) -
     case.call_and_validate()
 
 
-class APIWorkflow(api_schema.as_state_machine()):  # type: ignore[misc]
-    """Every example starts from a fresh emulator, so a replayed example sees the same ids in its links.
+def _workflow(
+    app: typing.Any, schema: typing.Any, token: str, reached: dict[str, bool] | None = None
+) -> type[typing.Any]:
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        """Every example starts from a fresh emulator, so a replayed example sees the same ids in its links.
 
-    After a reset the same seed gives the same first token for the same client id, which is the one the
-    run's auth configuration carries.
-    """
+        After a reset the same seed gives the same first token for the same client id, which is the one the
+        run's auth configuration carries. ``reached`` records how deep the run got.
+        """
 
-    def setup(self) -> None:
-        API_APP.state.emulator.reset()
-        assert _mint_token(API_APP) == API_TOKEN
+        def setup(self) -> None:
+            app.state.emulator.reset()
+            assert _mint_token(app) == token
+
+        def after_call(self, response: typing.Any, case: schemathesis.Case[typing.Any]) -> None:
+            super().after_call(response, case)
+            if reached is not None:
+                store = app.state.emulator.store
+                sessions = list(store.sessions.values())
+                reached["upload"] = reached.get("upload", False) or any(s.state["video_infos"] for s in sessions)
+                reached["turn"] = reached.get("turn", False) or any(s.turns for s in sessions)
+                reached["render"] = reached.get("render", False) or bool(store.renders)
+
+    return Workflow
 
 
+APIWorkflow = _workflow(API_APP, api_schema, API_TOKEN)
 TestApiWorkflow = APIWorkflow.TestCase
 TestApiWorkflow.settings = settings(
     max_examples=30, stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck)
 )
 
 
+def test_the_stateful_runs_reach_deep_states() -> None:
+    """The workflow is only worth something if it gets past 404s: real uploads, turns and renders happen."""
+    reached: dict[str, bool] = {}
+    _workflow(API_APP, api_schema, API_TOKEN, reached).run(
+        settings=settings(max_examples=30, stateful_step_count=8, deadline=None, database=None)
+    )
+    assert reached == {"upload": True, "turn": True, "render": True}
+
+
+#: The documented variants of the stream and the render shapes, each held to the spec by a stateful run.
+VARIANTS = {
+    "typed_json_wrapped": {"event_format": "typed", "heartbeat": "json", "render_shape": "wrapped"},
+    "comment_heartbeats": {"heartbeat": "comment", "heartbeat_interval": 1},
+}
+VARIANT_APPS = {
+    name: create_app(seed=5, time_scale=TIME_SCALE, config={**KNOBS, **knobs})
+    for name, knobs in VARIANTS.items()
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_knob_variant_conforms(variant: str) -> None:
+    app = VARIANT_APPS[variant]
+    token = _mint_token(app)
+    schema = schemathesis.openapi.from_path(spec_path(API_SPEC), config=_config(token))
+    schema.app = app
+    reached: dict[str, bool] = {}
+    checks = settings(max_examples=20, stateful_step_count=8, deadline=None, database=None)
+    _workflow(app, schema, token, reached).run(settings=settings(checks, suppress_health_check=list(HealthCheck)))
+    assert reached["turn"] and reached["render"]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _close_apps() -> typing.Iterator[None]:
     yield
-    API_APP.state.emulator.close()
-    ADMIN_APP.state.emulator.close()
-
-
-def test_the_stateful_runs_reach_deep_states() -> None:
-    """The workflow is only worth something if it gets past 404s: real uploads, turns and renders happen."""
-    reached = {"upload": False, "turn": False, "render": False}
-
-    class Watched(APIWorkflow):
-        def after_call(self, response: typing.Any, case: schemathesis.Case[typing.Any]) -> None:
-            super().after_call(response, case)
-            store = API_APP.state.emulator.store
-            reached["upload"] |= any(s.state["video_infos"] for s in store.sessions.values())
-            reached["turn"] |= any(s.turns for s in store.sessions.values())
-            reached["render"] |= bool(store.renders)
-
-    Watched.run(settings=settings(max_examples=30, stateful_step_count=8, deadline=None, database=None))
-    assert reached == {"upload": True, "turn": True, "render": True}
+    for app in (API_APP, ADMIN_APP, *VARIANT_APPS.values()):
+        app.state.emulator.close()
