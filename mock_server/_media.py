@@ -139,6 +139,7 @@ def render_mp4(
     frame_count = -(-end // _TICKS)
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A unique temp name (not from the seed: never on the wire) lets two writers race without clobbering.
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     try:
         with av.open(str(temp), "w", format="mp4", container_options={"movflags": "+faststart"}) as out:

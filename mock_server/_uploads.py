@@ -240,6 +240,8 @@ class _Receiver:
                 f"The file type of {filename!r} is not supported; accepted formats: {ACCEPTED_FORMATS_TEXT}.",
             )
         extension = filename.rpartition(".")[2].lower()
+        # Not from the seed on purpose: a disk name is never on the wire, and it must not collide with the
+        # files of another emulator (or an earlier run) sharing the data directory.
         path = self.dest / f"{uuid.uuid4().hex}.{extension}"
         self.dest.mkdir(parents=True, exist_ok=True)
         self._sink = _Sink(path)
