@@ -74,7 +74,9 @@ def _geometry(draft: dict[str, typing.Any]) -> tuple[int, int, int, int]:
     found = draft.get("m")
     meta: dict[str, typing.Any] = found if isinstance(found, dict) else {}
     width, height = meta.get("width"), meta.get("height")
-    if not (isinstance(width, int) and isinstance(height, int) and 16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE):
+    if not (
+        isinstance(width, int) and isinstance(height, int) and 16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE
+    ):
         width, height = DEFAULT_SIZE
     fps = meta.get("fps")
     if not (isinstance(fps, int) and 1 <= fps <= MAX_FPS):

@@ -3,6 +3,9 @@
 The one-shot commands share one token and session through a small state file, so ``upload``, then ``say``, then
 ``export`` work on the same timeline. Messages go to standard output as they arrive; progress goes to standard
 error (a spinner or progress bar on a terminal, plain lines otherwise, nothing extra with ``--json``).
+
+Only light modules are imported up front: the client (httpx, anyio) is loaded inside ``main``, where Ctrl-C is
+already one line and exit status 130.
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ import sys
 import threading
 import typing
 
-from ._client import Client
-from ._driver import BASE_URL_ENV
 from ._exceptions import (
     ExportBlocked,
+    InvalidBaseURL,
     LocalFileError,
     NemoError,
     NetworkError,
@@ -32,7 +34,10 @@ from ._exceptions import (
 )
 from ._models import Message, MessageKind
 from ._protocol import DEFAULT_BASE_URL, SkillSource
-from ._session import STATE_ENV, StateFile, default_state_path
+from ._session import BASE_URL_ENV, STATE_ENV, TOKEN_ENV, StateFile, check_base_url, default_state_path
+
+if typing.TYPE_CHECKING:
+    from ._client import Client
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -42,7 +47,7 @@ PROG = "nemo-contract"
 EXIT_CODES: typing.Final = (
     (0, "success"),
     (1, "the service refused or failed the request (an error not listed below)"),
-    (2, "usage error (unknown command or option, missing argument)"),
+    (2, "usage error (unknown command or option, missing argument, a service URL that is not http(s))"),
     (3, "out of credits (code 2001): the message includes where to register or top up"),
     (4, "export blocked by the account's plan (402): not a credit problem"),
     (5, "a file was rejected (4001 type, 4002 size) or cannot be read or written"),
@@ -55,12 +60,14 @@ _EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meanin
 _EPILOG += (
     "\n\nenvironment:\n"
     f"  {BASE_URL_ENV:<20} the service's base URL (default {DEFAULT_BASE_URL})\n"
-    "  NEMO_TOKEN           a token to use instead of an anonymous one\n"
+    f"  {TOKEN_ENV:<20} a token to use instead of an anonymous one (used, never saved)\n"
     f"  {STATE_ENV:<20} the state file (default $XDG_CONFIG_HOME/nemo-contract/state.json)"
 )
 
 
 def exit_code(error: BaseException) -> int:
+    if isinstance(error, InvalidBaseURL):
+        return 2
     if isinstance(error, OutOfCredits):
         return 3
     if isinstance(error, ExportBlocked):
@@ -94,20 +101,27 @@ def _parser() -> argparse.ArgumentParser:
     options.add_argument("--state-file", metavar="PATH", help=f"where the token and session are kept (${STATE_ENV})")
     options.add_argument("--json", action="store_true", help="print JSON (one object per line) for scripts")
     options.add_argument(
-        "--auto-export", action="store_true", help='export when the agent says "click Export" (default: ask)'
+        "--auto-export",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help='run the export when the agent says "click Export" (the default), or only offer it',
     )
     options.add_argument("-v", "--verbose", action="store_true", help="log each request (method and path only)")
     # Options are accepted before and after the command; the command's copy only overrides when given.
     sub_common = _Parser(add_help=False)
     for action in common._actions:
-        kwargs: dict[str, typing.Any] = {"help": action.help, "default": argparse.SUPPRESS}
+        kwargs: dict[str, typing.Any] = {"help": action.help, "default": argparse.SUPPRESS, "dest": action.dest}
+        names = list(action.option_strings)
         if isinstance(action, argparse._StoreTrueAction):
             kwargs["action"] = "store_true"
+        elif isinstance(action, argparse.BooleanOptionalAction):
+            kwargs["action"] = argparse.BooleanOptionalAction
+            names = [name for name in names if not name.startswith("--no-")]  # it adds the --no- form itself
         else:
             kwargs["metavar"] = action.metavar
             if action.choices:
                 kwargs["choices"] = action.choices
-        sub_common.add_argument(*action.option_strings, **kwargs)
+        sub_common.add_argument(*names, **kwargs)
 
     parser = _Parser(
         prog=PROG,
@@ -120,9 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    def command(name: str, summary: str) -> argparse.ArgumentParser:
+    def command(name: str, summary: str, aliases: typing.Sequence[str] = ()) -> argparse.ArgumentParser:
         return commands.add_parser(
             name,
+            aliases=list(aliases),
             help=summary,
             description=summary,
             parents=[sub_common],
@@ -135,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("files", nargs="+", metavar="FILE")
     say = command("say", "say one thing, routed like a chat line (export, credits, status, upload, or the agent)")
     say.add_argument("text", nargs="+", metavar="TEXT")
-    command("state", "show the session's timeline")
+    command("state", "show the session's timeline", aliases=["status"])
     command("credits", "show the credit balance")
     export = command("export", "render the timeline and download the MP4")
     export.add_argument("-o", "--output", metavar="FILE", help="where to save it (a file or folder; default: here)")
@@ -154,19 +169,24 @@ class _Output:
         self.live = not as_json and stderr.isatty()
         self._lock = threading.Lock()
         self._label: str | None = None
+        self._frame = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- spinner -----------------------------------------------------------------------------------------------
 
+    def _draw(self) -> None:
+        """One frame of the spinner line (the caller holds the lock)."""
+        if self._label is not None:
+            self.stderr.write(f"\r\x1b[2K{self._FRAMES[self._frame % len(self._FRAMES)]} {self._label}")
+            self.stderr.flush()
+
     def _spin(self) -> None:
-        frame = 0
+        """Animation only: every change of the line is drawn at once by whoever makes it."""
         while not self._stop.wait(0.1):
             with self._lock:
-                if self._label is not None:
-                    self.stderr.write(f"\r\x1b[2K{self._FRAMES[frame % len(self._FRAMES)]} {self._label}")
-                    self.stderr.flush()
-            frame += 1
+                self._frame += 1
+                self._draw()
 
     def _clear(self) -> None:
         if self.live and self._label is not None:
@@ -180,6 +200,7 @@ class _Output:
             return
         with self._lock:
             self._label = label
+            self._draw()
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._spin, name="nemo-contract-spinner", daemon=True)
@@ -209,6 +230,7 @@ class _Output:
             elif message.kind is MessageKind.PROGRESS:
                 if self.live and self._label is not None:
                     self._label = _bar(message)
+                    self._draw()
                 else:
                     print(message.text, file=self.stderr, flush=True)
             else:
@@ -227,6 +249,12 @@ class _Output:
                 print(json.dumps(data, ensure_ascii=False), file=self.stdout, flush=True)
             else:
                 print(text, file=self.stdout, flush=True)
+
+    def warning(self, text: str) -> None:
+        with self._lock:
+            self._clear()
+            print(f"{PROG}: warning: {' '.join(text.split())}", file=self.stderr, flush=True)
+            self._draw()
 
     def error(self, text: str, data: dict[str, typing.Any] | None = None) -> None:
         line = " ".join(text.split())
@@ -273,14 +301,20 @@ class _Session:
 
     def __init__(self, args: argparse.Namespace, out: _Output, options: typing.Mapping[str, typing.Any]) -> None:
         self.args, self.out, self.options = args, out, options
-        self.base_url = (args.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        if args.base_url:
+            self.base_url = check_base_url(args.base_url, source="--base-url")
+        elif os.environ.get(BASE_URL_ENV):
+            self.base_url = check_base_url(os.environ[BASE_URL_ENV], source=BASE_URL_ENV)
+        else:
+            self.base_url = DEFAULT_BASE_URL
         self.skill = args.skill or SkillSource.VIDEO_TO_GENERATOR.value
-        self.state = StateFile(args.state_file or default_state_path())
+        self.state = StateFile(args.state_file or default_state_path(), warn=out.warning)
         self.client: Client | None = None
 
     def open(self) -> Client:
         credentials = self.state.load(self.base_url, self.skill)
-        self.client = Client(
+        client_class = _client_class()
+        self.client = client_class(
             base_url=self.base_url,
             skill=self.skill,
             skill_file=self.args.skill_file,
@@ -294,11 +328,18 @@ class _Session:
 
     def save(self) -> None:
         if self.client is not None:
-            self.state.save(self.base_url, self.skill, self.client.credentials)
+            self.state.save(self.base_url, self.skill, self.client.credentials_to_save())
 
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
+
+
+def _client_class() -> type[Client]:
+    """The client, imported when first needed (httpx and anyio take a while to import)."""
+    from ._client import Client
+
+    return Client
 
 
 def _run_line(session: _Session, client: Client, text: str, files: typing.Sequence[str]) -> None:
@@ -355,22 +396,23 @@ def _dispatch(session: _Session, stdin: typing.TextIO) -> int:
         out.result({"forgotten": True}, "Forgot the saved token and session.")
         return 0
     client = session.open()
-    if args.command == "chat":
+    command = "state" if args.command == "status" else args.command
+    if command == "chat":
         return _chat(session, client, stdin)
-    if args.command == "say":
+    if command == "say":
         _run_line(session, client, " ".join(args.text), [])
         return 0
     with out.busy():
-        if args.command == "upload":
+        if command == "upload":
             files = client.upload(*args.files)
             out.result([f.to_dict() for f in files], "\n".join(f.text for f in files))
-        elif args.command == "state":
+        elif command == "state":
             snapshot = client.state()
             out.result(snapshot.to_dict(), snapshot.text)
-        elif args.command == "credits":
+        elif command == "credits":
             credits = client.credits()
             out.result(credits.to_dict(), credits.text)
-        elif args.command == "export":
+        elif command == "export":
             result = client.export(args.output)
             if args.json:
                 out.result(result.to_dict(), result.text)
@@ -397,6 +439,9 @@ def main(
             args = _parser().parse_args(argv)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: error: interrupted", file=stderr, flush=True)
+        return 130
     out = _Output(as_json=args.json, stdout=stdout, stderr=stderr)
     logger = logging.getLogger("nemo_contract")
     handler: logging.Handler | None = None
@@ -406,25 +451,29 @@ def main(
         handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-    session = _Session(args, out, client_options or {})
+    session: _Session | None = None
     try:
+        session = _Session(args, out, client_options or {})
         return _dispatch(session, stdin)
     except KeyboardInterrupt:
-        with contextlib.suppress(NemoError):
-            session.save()
+        if session is not None:
+            with contextlib.suppress(NemoError):
+                session.save()
         out.error("interrupted")
         return 130
     except NemoError as error:
-        with contextlib.suppress(NemoError):
-            session.save()
-        out.error(_describe(error, session.base_url), _error_data(error))
+        if session is not None:
+            with contextlib.suppress(NemoError):
+                session.save()
+        out.error(_describe(error, session.base_url if session else ""), _error_data(error))
         return exit_code(error)
     except Exception as error:  # a bug of ours: still one line, never a traceback with a token in it
         out.error(f"internal error ({type(error).__name__}); please report it")
         return 1
     finally:
         out.close()
-        session.close()
+        if session is not None:
+            session.close()
         if handler is not None:
             logger.removeHandler(handler)
             logger.setLevel(level)

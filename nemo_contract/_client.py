@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import threading
 import time
 import types
 import typing
@@ -22,7 +23,7 @@ import typing
 import anyio
 import httpx
 
-from ._driver import DEFAULT_TIMEOUT, BaseClient, Done, PartFile, PathLike, transport_error
+from ._driver import DEFAULT_TIMEOUT, BaseClient, Done, PartFile, PathLike, cut, out_of_time, transport_error
 from ._exceptions import NemoError
 from ._export import run_export
 from ._identity import SkillIdentity
@@ -59,8 +60,11 @@ class Client(BaseClient):
     ``"auto-generator"`` or a ``SkillIdentity``) and ``skill_file`` (whose frontmatter gives the version),
     ``language`` (default: detected), ``credentials`` (a saved ``Credentials`` to resume), ``clock`` and
     ``sleep`` (default ``time.time`` / ``time.sleep``), ``download_dir`` for exports, ``auto_export`` (run the
-    export when the backend says "click Export"; by default the user is told to say "export"), ``on_message``
-    (receives the messages of the methods that return results), and ``transport`` or ``http_client`` for httpx.
+    export when the backend says "click Export", as the documents require; with ``False`` the user is told to
+    say "export" instead), ``on_message`` (receives the messages of the methods that return results), and
+    ``transport`` or ``http_client`` for httpx.
+
+    A bad ``base_url`` (or ``NEMO_API_URL``) raises ``InvalidBaseURL`` here, before any request.
     """
 
     def __init__(
@@ -75,7 +79,7 @@ class Client(BaseClient):
         clock: typing.Callable[[], float] | None = None,
         sleep: typing.Callable[[float], object] | None = None,
         download_dir: PathLike | None = None,
-        auto_export: bool = False,
+        auto_export: bool = True,
         on_message: typing.Callable[[Message], object] | None = None,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
@@ -204,8 +208,7 @@ class Client(BaseClient):
                 streams.append(handle)
                 return handle
             if isinstance(op, ReadChunk):
-                chunks: typing.Iterator[str] = op.stream.chunks
-                return next(chunks, None)
+                return self._read(op)
             if isinstance(op, CloseStream):
                 op.stream.closed = True
                 op.stream.response.close()
@@ -219,9 +222,31 @@ class Client(BaseClient):
             raise transport_error(exc) from None
         raise TypeError(f"unknown operation {op!r}")  # pragma: no cover
 
+    @staticmethod
+    def _read(op: ReadChunk) -> str | None:
+        """The next piece of the stream; a read given a timeout is cut off by a timer when it runs out."""
+        chunks: typing.Iterator[str] = op.stream.chunks
+        if op.timeout is None:
+            return next(chunks, None)
+        timer = threading.Timer(max(op.timeout, 0.0), cut, (op.stream,))
+        timer.daemon = True
+        timer.start()
+        try:
+            chunk = next(chunks, None)
+        except httpx.HTTPError:
+            if op.stream.expired:
+                raise out_of_time() from None
+            raise
+        finally:
+            timer.cancel()
+        if op.stream.expired:
+            raise out_of_time()
+        return chunk
+
     def _download(self, op: Download) -> DownloadResult:
         with contextlib.ExitStack() as stack:
-            response = self._http.send(self._build(self._http, op.request, stack), stream=True)
+            request = self._build(self._http, op.request, stack)
+            response = self._http.send(request, stream=True, follow_redirects=True)
         try:
             logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
             if response.status_code != 200:
@@ -254,7 +279,7 @@ class AsyncClient(BaseClient):
         clock: typing.Callable[[], float] | None = None,
         sleep: typing.Callable[[float], object] | None = None,
         download_dir: PathLike | None = None,
-        auto_export: bool = False,
+        auto_export: bool = True,
         on_message: typing.Callable[[Message], object] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -381,7 +406,14 @@ class AsyncClient(BaseClient):
                 return handle
             if isinstance(op, ReadChunk):
                 chunks: typing.AsyncIterator[str] = op.stream.chunks
-                return await anext(chunks, None)
+                if op.timeout is None:
+                    return await anext(chunks, None)
+                try:
+                    with anyio.fail_after(max(op.timeout, 0.0)):
+                        return await anext(chunks, None)
+                except TimeoutError:
+                    op.stream.expired = True
+                    raise out_of_time() from None
             if isinstance(op, CloseStream):
                 op.stream.closed = True
                 await op.stream.response.aclose()
@@ -399,7 +431,8 @@ class AsyncClient(BaseClient):
 
     async def _download(self, op: Download) -> DownloadResult:
         with contextlib.ExitStack() as stack:
-            response = await self._http.send(self._build(self._http, op.request, stack), stream=True)
+            request = self._build(self._http, op.request, stack)
+            response = await self._http.send(request, stream=True, follow_redirects=True)
         try:
             logger.debug("%s %s -> %d", op.request.method, op.request.path, response.status_code)
             if response.status_code != 200:

@@ -5,11 +5,13 @@ client id; then a session (with the detected language for ``video-to-generator``
 ``auto-generator``, as its quick start does). Both are made on first need and reused.
 
 Recovery, one retry at most per request: 1001 -> a new anonymous token; 1002 -> a new session; 429 -> wait
-``Retry-After`` (else 30 s); 400 on the token request -> a new client id. Everything else raises.
+``Retry-After`` (else 30 s); 400 on the token request -> a new client id; 409 -> whatever the caller says (a render
+start takes a new render id). Everything else raises.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import os
 import pathlib
@@ -19,14 +21,31 @@ import uuid
 import httpx
 
 from ._envelope import read_body
-from ._exceptions import APIError, FileTooLarge, LocalFileError, UnexpectedResponse
+from ._exceptions import (
+    APIError,
+    AuthenticationError,
+    FileTooLarge,
+    LocalFileError,
+    UnexpectedResponse,
+    UnsupportedFileType,
+    UploadRejected,
+)
 from ._identity import SkillIdentity
-from ._models import Credentials, Credits, Message, MessageKind, Snapshot, UploadedFile, field_dict, field_list
-from ._ops import Emit, Flow, OpenStream, RequestSpec, Send, Sleep, StreamHandle
-from ._protocol import DEFAULT_TASK_NAME, MAX_UPLOAD_BYTES, ME, PATHS, Code, Header, SkillSource
-from ._session import detect_language
+from ._models import Credentials, Credits, MessageKind, Snapshot, UploadedFile, field_dict, field_list
+from ._ops import Flow, OpenStream, RequestSpec, Send, Sleep, StreamHandle, emit
+from ._protocol import (
+    DEFAULT_TASK_NAME,
+    MAX_UPLOAD_BYTES,
+    ME,
+    PATHS,
+    Code,
+    Header,
+    SkillSource,
+    file_type_for,
+)
+from ._session import TOKEN_ENV, detect_language
 
-__all__ = ["Core", "Scope"]
+__all__ = ["Core", "ExportRecord", "Scope"]
 
 T = typing.TypeVar("T")
 
@@ -48,6 +67,18 @@ _SETUP_NOTICES: dict[SkillSource, tuple[str, str | None]] = {
 }
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ExportRecord:
+    """The last export of this client: which session's draft, saved where."""
+
+    session_id: str | None
+    draft: dict[str, typing.Any]
+    path: pathlib.Path
+
+    def matches(self, snapshot: Snapshot) -> bool:
+        return snapshot.session_id == self.session_id and snapshot.draft == self.draft
+
+
 class Core:
     """Settings, credentials, and the flows every operation is built from."""
 
@@ -57,6 +88,7 @@ class Core:
         base_url: str,
         identity: SkillIdentity,
         token: str | None,
+        token_from_env: bool,
         language: str | None,
         credentials: Credentials | None,
         clock: typing.Callable[[], float],
@@ -72,6 +104,9 @@ class Core:
         self.credentials = credentials if credentials is not None else Credentials()
         if token:
             self.credentials.token = token
+        #: The token of ``NEMO_TOKEN`` when that is the one given: used, never saved.
+        self.env_token = token if token and token_from_env else None
+        self.last_export: ExportRecord | None = None
         if not self.credentials.client_id:
             self.credentials.client_id = str(uuid.uuid4())
         #: The words of the request being handled: the best evidence of the user's language.
@@ -106,26 +141,52 @@ class Core:
 
     # -- the exchange with recovery ----------------------------------------------------------------------------
 
-    def call(self, build: typing.Callable[[], RequestSpec], scope: Scope) -> Flow[dict[str, typing.Any]]:
-        """Send a request (built afresh for each attempt) and return the answer's JSON object."""
-        answer = yield from self._exchange(build, scope, stream=False)
+    def call(
+        self,
+        build: typing.Callable[[], RequestSpec],
+        scope: Scope,
+        *,
+        on_conflict: typing.Callable[[], None] | None = None,
+    ) -> Flow[dict[str, typing.Any]]:
+        """Send a request (built afresh for each attempt) and return the answer's JSON object.
+
+        ``on_conflict``: a 409 is recoverable too: it is called, then the request tried again (within the one
+        retry every request has).
+        """
+        answer = yield from self._exchange(build, scope, stream=False, on_conflict=on_conflict)
         assert isinstance(answer, dict)
         return answer
 
-    def open_stream(self, build: typing.Callable[[], RequestSpec]) -> Flow[StreamHandle]:
+    def open_stream(
+        self,
+        build: typing.Callable[[], RequestSpec],
+        *,
+        on_new_session: typing.Callable[[], Flow[None]] | None = None,
+    ) -> Flow[StreamHandle]:
         """Open ``/run_sse``. Errors before the stream starts are recovered like any request's; the turn was
-        not accepted then, so trying once more is not sending it twice."""
-        answer = yield from self._exchange(build, Scope.SESSION, stream=True)
+        not accepted then, so trying once more is not sending it twice. When that recovery moved the client to
+        another session, ``on_new_session`` runs before the turn is sent there."""
+        answer = yield from self._exchange(build, Scope.SESSION, stream=True, on_new_session=on_new_session)
         if not isinstance(answer, StreamHandle):
             raise UnexpectedResponse("The service accepted the message but sent no event stream")
         return answer
 
     def _exchange(
-        self, build: typing.Callable[[], RequestSpec], scope: Scope, *, stream: bool
+        self,
+        build: typing.Callable[[], RequestSpec],
+        scope: Scope,
+        *,
+        stream: bool,
+        on_conflict: typing.Callable[[], None] | None = None,
+        on_new_session: typing.Callable[[], Flow[None]] | None = None,
     ) -> Flow[dict[str, typing.Any] | StreamHandle]:
         retried = False
+        first_token: str | None = None
         while True:
             yield from self._prepare(scope)
+            if not retried:
+                first_token = self.credentials.token
+            session = self.credentials.session_id
             request = build()
             answer = yield (OpenStream(request) if stream else Send(request))
             if isinstance(answer, StreamHandle):
@@ -134,15 +195,30 @@ class Core:
             try:
                 return read_body(answer)
             except APIError as error:
-                if retried or not self._recoverable(error, scope):
+                if retried or not self._recoverable(error, scope, conflict=on_conflict is not None):
+                    self._advise(error, first_token)
                     raise
                 retried = True
                 yield from self._recover(error, scope, answer)
+                if error.code == Code.CONFLICT and on_conflict is not None:
+                    on_conflict()
+                if on_new_session is not None and self.credentials.session_id != session:
+                    yield from on_new_session()
+
+    def _advise(self, error: APIError, token: str | None) -> None:
+        """Advice that fits how this client got its token."""
+        if isinstance(error, AuthenticationError) and self.env_token is not None and token == self.env_token:
+            error.advice = (
+                f"The token in {TOKEN_ENV} was refused, and so was a new anonymous one; "
+                f"set a valid token in {TOKEN_ENV} (or unset it), then try again."
+            )
 
     @staticmethod
-    def _recoverable(error: APIError, scope: Scope) -> bool:
+    def _recoverable(error: APIError, scope: Scope, *, conflict: bool = False) -> bool:
         if error.code == Code.RATE_LIMITED:
             return True
+        if error.code == Code.CONFLICT:
+            return conflict
         if scope is Scope.NONE:
             return error.code == Code.BAD_REQUEST  # "missing X-Client-Id; generate one and retry"
         if error.code == Code.TOKEN_INVALID:
@@ -154,7 +230,7 @@ class Core:
 
         if error.code == Code.RATE_LIMITED:
             wait = retry_after(answer, now=self.clock())
-            yield Emit(Message(MessageKind.NOTICE, f"⏳ The service is busy; trying again in {round(wait)} s."))
+            yield emit(MessageKind.NOTICE, f"⏳ The service is busy; trying again in {round(wait)} s.")
             yield Sleep(wait)
         elif error.code == Code.BAD_REQUEST:
             self.credentials.client_id = str(uuid.uuid4())
@@ -168,11 +244,8 @@ class Core:
             self.credentials.session_id = None
             yield from self._new_session(announce=False)
             if lost:
-                yield Emit(
-                    Message(
-                        MessageKind.NOTICE,
-                        "The previous editing session could not be found, so a new one was started.",
-                    )
+                yield emit(
+                    MessageKind.NOTICE, "The previous editing session could not be found, so a new one was started."
                 )
 
     def _prepare(self, scope: Scope) -> Flow[None]:
@@ -185,13 +258,13 @@ class Core:
         if not (need_token or need_session):
             return
         starting, ready = _SETUP_NOTICES.get(self.identity.source, ("Setting up...", None))
-        yield Emit(Message(MessageKind.NOTICE, starting))
+        yield emit(MessageKind.NOTICE, starting)
         if need_token:
             yield from self._new_token()
         if not self.credentials.session_id:
             yield from self._new_session(announce=False)
         if ready:
-            yield Emit(Message(MessageKind.NOTICE, ready))
+            yield emit(MessageKind.NOTICE, ready)
 
     def _new_token(self) -> Flow[None]:
         def build() -> RequestSpec:
@@ -225,7 +298,7 @@ class Core:
         if isinstance(data.get("user_id"), str):
             self.credentials.user_id = data["user_id"]
         if announce:
-            yield Emit(Message(MessageKind.NOTICE, "Started a new editing session."))
+            yield emit(MessageKind.NOTICE, "Started a new editing session.")
 
     def new_session(self) -> Flow[None]:
         """Start a fresh session (and get a token first if there is none)."""
@@ -246,7 +319,7 @@ class Core:
             total = int(data.get("total", available + frozen))
         except (KeyError, TypeError, ValueError):
             raise UnexpectedResponse("The service sent a balance the client cannot read") from None
-        return Credits(available, frozen, total)
+        return Credits(available=available, frozen=frozen, total=total)
 
     def snapshot(self) -> Flow[Snapshot]:
         body = yield from self.call(
@@ -258,10 +331,10 @@ class Core:
         infos = [info for info in field_list(state, "video_infos") if isinstance(info, dict)]
         session_id = data.get("session_id") if isinstance(data.get("session_id"), str) else None
         return Snapshot(
-            session_id or self.credentials.session_id,
-            field_dict(state, "draft"),
-            infos,
-            field_list(state, "generated_media"),
+            session_id=session_id or self.credentials.session_id,
+            draft=field_dict(state, "draft"),
+            video_infos=infos,
+            generated_media=field_list(state, "generated_media"),
         )
 
     def upload(self, sources: typing.Sequence[str | os.PathLike[str]]) -> Flow[list[UploadedFile]]:
@@ -270,23 +343,33 @@ class Core:
         paths = tuple(_checked_file(s) for s in sources if not (isinstance(s, str) and _is_url(s)))
         uploaded: list[UploadedFile] = []
         if paths:
-            body = yield from self.call(
+            body = yield from self._upload_call(
                 lambda: self.spec(
                     "POST", PATHS.upload, files=paths, user=ME, session_id=self.credentials.session_id or ""
                 ),
-                Scope.SESSION,
+                [path.name for path in paths],
             )
             uploaded += _files(body)
         if urls:
             payload = {"urls": urls, "source_type": "url"}
-            body = yield from self.call(
+            body = yield from self._upload_call(
                 lambda: self.spec(
                     "POST", PATHS.upload, json=payload, user=ME, session_id=self.credentials.session_id or ""
                 ),
-                Scope.SESSION,
+                [_url_name(url) for url in urls],
             )
             uploaded += _files(body)
         return uploaded
+
+    def _upload_call(self, build: typing.Callable[[], RequestSpec], names: list[str]) -> Flow[dict[str, typing.Any]]:
+        """One upload request; a refusal names the file(s) it was about."""
+        try:
+            return (yield from self.call(build, Scope.SESSION))
+        except UploadRejected as error:
+            if isinstance(error, UnsupportedFileType):
+                names = [name for name in names if file_type_for(name) is None] or names
+            error.args = (f"{error.message.rstrip('.')}: {', '.join(names)}",)
+            raise
 
 
 def _data(body: dict[str, typing.Any]) -> dict[str, typing.Any]:
@@ -294,6 +377,15 @@ def _data(body: dict[str, typing.Any]) -> dict[str, typing.Any]:
     if not isinstance(data, dict):
         raise UnexpectedResponse("The service sent a result without data")
     return data
+
+
+def _url_name(url: str) -> str:
+    """The file name a URL ends with, for messages (else the URL without its query)."""
+    try:
+        path = httpx.URL(url).path
+    except httpx.InvalidURL:
+        path = ""
+    return path.rsplit("/", 1)[-1] or url.split("?", 1)[0]
 
 
 def _is_url(value: str) -> bool:
@@ -310,8 +402,9 @@ def _checked_file(source: str | os.PathLike[str]) -> pathlib.Path:
     if not readable:
         raise LocalFileError(f"cannot read {path}: not a readable file")
     if size > MAX_UPLOAD_BYTES:
-        # The service would refuse it (4002) after the whole upload; say so before sending 500 MB.
-        raise FileTooLarge(f"{path.name} is larger than 500 MB", code=Code.FILE_TOO_LARGE)
+        # The service would refuse it (4002) after the whole upload; say so before sending it all.
+        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise FileTooLarge(f"{path.name} is larger than {limit} MB", code=Code.FILE_TOO_LARGE)
     return path
 
 

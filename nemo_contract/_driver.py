@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import mimetypes
 import os
 import pathlib
+import socket
 import time
 import types
 import typing
@@ -20,8 +22,9 @@ from ._core import Core
 from ._exceptions import LocalFileError, NemoError, NetworkError
 from ._identity import SkillIdentity
 from ._models import Credentials, Message
-from ._ops import RequestSpec
+from ._ops import RequestSpec, StreamHandle
 from ._protocol import DEFAULT_BASE_URL, SkillSource
+from ._session import BASE_URL_ENV, TOKEN_ENV, bad_base_url, check_base_url
 
 __all__ = [
     "BASE_URL_ENV",
@@ -31,6 +34,8 @@ __all__ = [
     "Done",
     "PartFile",
     "PathLike",
+    "cut",
+    "out_of_time",
     "transport_error",
 ]
 
@@ -39,8 +44,6 @@ logger = logging.getLogger("nemo_contract")
 T = typing.TypeVar("T")
 PathLike = str | os.PathLike[str]
 
-BASE_URL_ENV = "NEMO_API_URL"
-TOKEN_ENV = "NEMO_TOKEN"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
 
@@ -59,6 +62,22 @@ def transport_error(error: Exception) -> NetworkError:
     if isinstance(error, httpx.ConnectError):
         return NetworkError("Cannot connect to the service")
     return NetworkError("The connection to the service failed")
+
+
+def out_of_time() -> NetworkError:
+    """A read of a stream that ran out of the time it was given."""
+    return NetworkError("The service sent nothing more within the time allowed", timed_out=True)
+
+
+def cut(stream: StreamHandle) -> None:
+    """End a read that is waiting too long (from a timer thread): mark the stream and shut its socket down, which
+    wakes the blocked read with an error. A transport without a socket (a mock) is only marked."""
+    stream.expired = True
+    network = stream.response.extensions.get("network_stream")
+    sock = network.get_extra_info("socket") if network is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _multipart(paths: tuple[pathlib.Path, ...], stack: contextlib.ExitStack) -> list[tuple[str, typing.Any]]:
@@ -106,6 +125,18 @@ class PartFile:
                 raise LocalFileError(f"cannot write {self.dest}: {getattr(value, 'strerror', None)}") from None
 
 
+def _base_url(given: str | None) -> str:
+    """The base URL to use (argument, else ``NEMO_API_URL``, else the real service), checked."""
+    source = None if given else BASE_URL_ENV
+    text = given or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    url = check_base_url(text, source=source)
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL:
+        raise bad_base_url(text, "it cannot be read as a URL", source=source) from None
+    return url
+
+
 class BaseClient:
     def __init__(
         self,
@@ -121,11 +152,14 @@ class BaseClient:
         auto_export: bool,
         on_message: typing.Callable[[Message], object] | None,
     ) -> None:
+        url = _base_url(base_url)
         identity = skill if isinstance(skill, SkillIdentity) else SkillIdentity.detect(skill, skill_file=skill_file)
+        env_token = os.environ.get(TOKEN_ENV) or None
         self._core = Core(
-            base_url=base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+            base_url=url,
             identity=identity,
-            token=token or os.environ.get(TOKEN_ENV) or None,
+            token=token or env_token,
+            token_from_env=not token and env_token is not None,
             language=language,
             credentials=credentials,
             clock=clock or time.time,
@@ -144,8 +178,16 @@ class BaseClient:
 
     @property
     def credentials(self) -> Credentials:
-        """The client id, token, user id and session id in use (save them to resume later)."""
+        """The client id, token, user id and session id in use (see ``credentials_to_save``)."""
         return self._core.credentials
+
+    def credentials_to_save(self) -> Credentials:
+        """A copy of ``credentials`` fit to store to resume later: without the token when it came from
+        ``NEMO_TOKEN`` (the environment keeps that one; a file must not)."""
+        saved = dataclasses.replace(self._core.credentials)
+        if saved.token is not None and saved.token == self._core.env_token:
+            saved.token = None
+        return saved
 
     def _build(
         self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec, stack: contextlib.ExitStack

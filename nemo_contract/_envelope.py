@@ -28,21 +28,21 @@ from ._exceptions import (
     UnexpectedResponse,
     UnsupportedFileType,
 )
-from ._protocol import ACCEPTED_FORMATS_TEXT, DEFAULT_RETRY_AFTER, DEFAULT_WEB_URL, Code, Header
+from ._protocol import ACCEPTED_FORMATS_TEXT, DEFAULT_RETRY_AFTER, DEFAULT_WEB_URL, HTTP_STATUS, Code, Header
 
 __all__ = ["api_error", "read_body", "retry_after"]
 
-#: When an answer has no envelope, what its HTTP status stands for.
-_STATUS_CODES: dict[int, Code] = {
-    400: Code.BAD_REQUEST,
-    401: Code.TOKEN_INVALID,
-    402: Code.EXPORT_BLOCKED,
-    404: Code.NOT_FOUND,
-    409: Code.CONFLICT,
-    413: Code.FILE_TOO_LARGE,
-    415: Code.UNSUPPORTED_FILE_TYPE,
-    429: Code.RATE_LIMITED,
-}
+
+def _code_for_status(status: int) -> int:
+    """When an answer has no envelope, the code its HTTP status stands for (``HTTP_STATUS`` read backwards).
+
+    A status several codes share means the HTTP-level code of the same number: 402 is the plan (not 2001, which
+    always comes with an envelope), 404 is "not found" (not 1002).
+    """
+    codes = [int(code) for code, mapped in HTTP_STATUS.items() if mapped == status and code != Code.SUCCESS]
+    same = [code for code in codes if code == status]
+    return (same or codes or [status])[0]
+
 
 _SUMMARIES: dict[int, str] = {
     Code.TOKEN_INVALID: "The access token was refused",
@@ -138,8 +138,9 @@ def read_body(response: httpx.Response) -> dict[str, typing.Any]:
             return body
     if 200 <= status < 300:
         raise UnexpectedResponse(f"The service sent an answer without a result (HTTP {status})")
+    code = _code_for_status(status)
     raise api_error(
-        _STATUS_CODES.get(status, status),
+        code,
         http_status=status,
-        wait=retry_after(response) if status == 429 else None,
+        wait=retry_after(response) if code == Code.RATE_LIMITED else None,
     )

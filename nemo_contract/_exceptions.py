@@ -23,6 +23,7 @@ The tree::
     │   ├── NothingToExport (ValueError)             the draft has no track with a segment
     │   ├── RenderFailed (RuntimeError)              the render ended ``failed``
     │   └── RenderTimeout (TimeoutError)             the render never ended
+    ├── InvalidBaseURL (ValueError)             the service URL given (or in NEMO_API_URL) is not an http(s) URL
     ├── LocalFileError (OSError)                a file to upload, or a download target, is unusable
     ├── NetworkError (ConnectionError)          the service could not be reached or the connection dropped
     └── UnexpectedResponse (ValueError)         an answer that is not what the protocol says
@@ -35,6 +36,8 @@ from __future__ import annotations
 
 import typing
 
+from ._protocol import DEFAULT_BASE_URL, MAX_UPLOAD_BYTES
+
 __all__ = [
     "APIError",
     "AuthenticationError",
@@ -43,6 +46,7 @@ __all__ = [
     "ExportBlocked",
     "ExportError",
     "FileTooLarge",
+    "InvalidBaseURL",
     "LocalFileError",
     "NemoError",
     "NetworkError",
@@ -104,11 +108,11 @@ class APIError(NemoError):
 
 
 class AuthenticationError(APIError, PermissionError):
-    advice = "Unset NEMO_TOKEN (a new anonymous token is fetched automatically) or set a valid token."
+    advice = "A newly issued token was refused too; try again in a few minutes."
 
 
 class SessionNotFound(APIError, LookupError):
-    advice = "Start a new session and try again."
+    advice = "A newly started session was not found either; try again in a few minutes."
 
 
 class OutOfCredits(APIError):
@@ -133,7 +137,10 @@ class UnsupportedFileType(UploadRejected):
 
 
 class FileTooLarge(UploadRejected):
-    advice = "The limit is 500 MB: compress the file or trim it to the part you need, then upload it again."
+    advice = (
+        f"The limit is {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: compress the file or trim it to the part you need, "
+        "then upload it again."
+    )
 
 
 class BadRequest(APIError, ValueError):
@@ -189,6 +196,10 @@ class RenderFailed(ExportError, RuntimeError):
 
 class RenderTimeout(ExportError, TimeoutError):
     advice = "The render is taking unusually long; try the export again later."
+
+
+class InvalidBaseURL(NemoError, ValueError):
+    advice = f"Use the service's http:// or https:// address, for example {DEFAULT_BASE_URL}."
 
 
 class LocalFileError(NemoError, OSError):

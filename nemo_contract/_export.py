@@ -2,8 +2,9 @@
 
 Two documented answer shapes are read (knob ``render_shape``): top-level ``{"code":0,"id","status","progress",
 "output":{"url",...}}`` and wrapped ``{"success":true,"data":{"id","status","progress","outputUrl",...}}``.
-Export is free. A 409 (the render id was used) gets a new id and one more try; a download that fails falls back
-to ``GET /api/render/proxy/<id>/download``.
+Export is free. A 409 (the render id was used) gets a new id; like any other recovery it is the request's one
+retry, so a render start is sent twice at most. Downloads follow redirects (signed CDN links answer 302); one that
+fails falls back to ``GET /api/render/proxy/<id>/download``.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import uuid
 
 import httpx
 
-from ._core import Core, Scope
-from ._exceptions import APIError, ExportError, NothingToExport, RenderFailed, RenderTimeout, UnexpectedResponse
-from ._models import ExportResult, Message, MessageKind, field_dict
-from ._ops import Download, DownloadResult, Emit, Flow, RequestSpec, Sleep
-from ._protocol import PATHS, RENDER_POLL_INTERVAL, Code, RenderStatus, draft_is_exportable
+from ._core import Core, ExportRecord, Scope
+from ._exceptions import ExportError, NothingToExport, RenderFailed, RenderTimeout, UnexpectedResponse
+from ._models import ExportResult, MessageKind, Snapshot, field_dict
+from ._ops import Download, DownloadResult, Flow, RequestSpec, Sleep, emit
+from ._protocol import PATHS, RENDER_POLL_INTERVAL, RenderStatus, draft_is_exportable
 
 __all__ = ["MAX_POLLS", "POLL_INTERVAL", "RenderState", "read_render", "run_export"]
 
@@ -69,35 +70,38 @@ def _same_origin(a: str, b: str) -> bool:
     return (first.scheme, first.host, first.port) == (second.scheme, second.host, second.port)
 
 
-def run_export(core: Core, dest: str | os.PathLike[str] | None = None) -> Flow[ExportResult]:
-    snapshot = yield from core.snapshot()
+def run_export(
+    core: Core, dest: str | os.PathLike[str] | None = None, *, snapshot: Snapshot | None = None
+) -> Flow[ExportResult]:
+    """Render the session's draft (``snapshot``, when the caller just read it) and download it."""
+    if snapshot is None:
+        snapshot = yield from core.snapshot()
     if not draft_is_exportable(snapshot.draft):
         raise NothingToExport("There is nothing to export yet")
-    yield Emit(Message(MessageKind.NOTICE, "Exporting your video (this usually takes 30-90 seconds)..."))
+    yield emit(MessageKind.NOTICE, "Exporting your video (this usually takes 30-90 seconds)...")
     render_id = f"render_{int(core.clock() * 1000)}"
+    draft = snapshot.draft
+
+    def renew() -> None:  # "a render id already used" -> a new one
+        nonlocal render_id
+        render_id = f"render_{int(core.clock() * 1000)}_{uuid.uuid4().hex[:6]}"
 
     def build() -> RequestSpec:
         body = {
             "id": render_id,
             "sessionId": core.credentials.session_id,
-            "draft": snapshot.draft,
+            "draft": draft,
             "output": {"format": "mp4", "quality": "high"},
         }
         return core.spec("POST", PATHS.render_start, json=body)
 
-    try:
-        started = yield from core.call(build, Scope.SESSION)
-    except APIError as error:
-        if error.code != Code.CONFLICT:
-            raise
-        render_id = f"render_{int(core.clock() * 1000)}_{uuid.uuid4().hex[:6]}"  # "new id, retry once"
-        started = yield from core.call(build, Scope.SESSION)
+    started = yield from core.call(build, Scope.SESSION, on_conflict=renew)
     state = read_render(started)
     polls = 0
     while state.status not in (RenderStatus.COMPLETED.value, RenderStatus.FAILED.value):
         if polls >= MAX_POLLS:
             raise RenderTimeout(f"The render did not finish within {int(MAX_POLLS * POLL_INTERVAL // 60)} minutes")
-        yield Emit(Message(MessageKind.PROGRESS, f"⏳ Rendering... {state.progress}%", progress=state.progress))
+        yield emit(MessageKind.PROGRESS, f"⏳ Rendering... {state.progress}%", progress=state.progress)
         yield Sleep(POLL_INTERVAL)
         body = yield from core.call(lambda: core.spec("GET", PATHS.render_poll, render_id=render_id), Scope.USER)
         state = read_render(body)
@@ -106,8 +110,11 @@ def run_export(core: Core, dest: str | os.PathLike[str] | None = None) -> Flow[E
         raise RenderFailed(f"The render failed: {state.error or 'no reason given'}")
     if state.url is None:
         raise UnexpectedResponse("The render completed without a download link")
-    yield Emit(Message(MessageKind.PROGRESS, "⏳ Rendering... 100%", progress=100))
-    url = str(httpx.URL(core.base_url).join(state.url))
+    yield emit(MessageKind.PROGRESS, "⏳ Rendering... 100%", progress=100)
+    try:
+        url = str(httpx.URL(core.base_url).join(state.url))
+    except httpx.InvalidURL:
+        raise UnexpectedResponse("The render completed with a download link the client cannot read") from None
     path = _destination(core, dest, render_id)
     # The link is a CDN address: it gets no token, and the attribution headers only when it is the API's own host.
     headers = core.identity.headers() if _same_origin(url, core.base_url) else {}
@@ -118,5 +125,6 @@ def run_export(core: Core, dest: str | os.PathLike[str] | None = None) -> Flow[E
     if result.status != 200:
         raise ExportError(f"The video was rendered but could not be downloaded (HTTP {result.status})")
     exported = ExportResult(render_id=render_id, path=path, url=url, size=result.size)
-    yield Emit(Message(MessageKind.EXPORT, exported.text))
+    core.last_export = ExportRecord(session_id=snapshot.session_id, draft=draft, path=path)
+    yield emit(MessageKind.EXPORT, exported.text)
     return exported

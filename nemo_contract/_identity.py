@@ -73,7 +73,7 @@ def read_skill_version(skill_file: str | os.PathLike[str]) -> str | None:
     return None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SkillIdentity:
     """The three attribution headers' values."""
 

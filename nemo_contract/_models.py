@@ -46,7 +46,7 @@ class MessageKind(enum.StrEnum):
     EXPORT = "export"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
     """One thing to show the user. ``str(message)`` is its text."""
 
@@ -65,7 +65,7 @@ class Message:
         return data
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, kw_only=True)
 class Credentials:
     """What ties a client to its account and session across runs. Its repr never shows the token."""
 
@@ -90,10 +90,12 @@ class Credentials:
             value = data.get(key)
             return value if isinstance(value, str) and value else None
 
-        return cls(text("client_id"), text("token"), text("user_id"), text("session_id"))
+        return cls(
+            client_id=text("client_id"), token=text("token"), user_id=text("user_id"), session_id=text("session_id")
+        )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Credits:
     available: int
     frozen: int
@@ -117,7 +119,7 @@ def _seconds(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0") + "s"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class UploadedFile:
     filename: str
     file_type: str
@@ -140,7 +142,7 @@ class UploadedFile:
         return dataclasses.asdict(self)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     """A session's state as the client reads it: the draft and the media lists."""
 
@@ -185,7 +187,7 @@ class Snapshot:
         }
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ExportResult:
     render_id: str
     path: pathlib.Path

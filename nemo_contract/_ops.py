@@ -17,7 +17,8 @@ import typing
 
 import httpx
 
-from ._models import Message
+from ._models import Message, MessageKind
+from ._protocol import TURN_TIME_LIMIT
 
 __all__ = [
     "STREAM_TIMEOUT",
@@ -33,13 +34,15 @@ __all__ = [
     "Send",
     "Sleep",
     "StreamHandle",
+    "emit",
     "is_event_stream",
 ]
 
 T = typing.TypeVar("T")
 
-#: A turn may take 15 minutes, with heartbeats in between; reads of a stream wait that long at most.
-STREAM_TIMEOUT = httpx.Timeout(30.0, read=15 * 60.0)
+#: A turn may take 15 minutes, with heartbeats in between; no read of a stream waits longer (each read of a turn
+#: also gets the time the turn has left, see ``ReadChunk``).
+STREAM_TIMEOUT = httpx.Timeout(30.0, read=TURN_TIME_LIMIT)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,13 +85,20 @@ class StreamHandle:
         self.response = response
         self.chunks = chunks  # the driver's text iterator (sync or async)
         self.closed = False
+        #: Set by a driver when a read ran out of time (the connection was cut to end it).
+        self.expired = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ReadChunk:
-    """Resume with the next piece of decoded text of the stream, or None at its end."""
+    """Resume with the next piece of decoded text of the stream, or None at its end.
+
+    ``timeout``: seconds the read may wait at most; past them the driver ends the read and throws a
+    ``NetworkError`` with ``timed_out`` set into the flow.
+    """
 
     stream: StreamHandle
+    timeout: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -111,7 +121,8 @@ class DownloadResult:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Download:
-    """GET ``request`` and stream a 200 body into ``dest`` (through a ``.part`` file, renamed at the end)."""
+    """GET ``request``, following redirects (a signed CDN link answers 302; httpx drops the token when a redirect
+    leaves the origin), and stream a 200 body into ``dest`` (through a ``.part`` file, renamed at the end)."""
 
     request: RequestSpec
     dest: pathlib.Path
@@ -122,6 +133,11 @@ class Emit:
     """A message for the user; resumes with None."""
 
     message: Message
+
+
+def emit(kind: MessageKind, text: str, *, progress: int | None = None) -> Emit:
+    """The operation that hands one message to the user."""
+    return Emit(Message(kind=kind, text=text, progress=progress))
 
 
 Op = Send | OpenStream | ReadChunk | CloseStream | Sleep | Download | Emit

@@ -1,13 +1,14 @@
 """One turn with the agent: send the user's words to ``/run_sse`` and handle its events as they arrive.
 
-* Text goes to the user at once, with the GUI instructions taken out (``_events.translate``) and translated into
-  what the client does instead (``converse``).
+* Text goes to the user at once, with the backend's GUI instructions taken out (``_events.translate``) and carried
+  out instead (``converse``).
 * Tool calls and results stay internal (logged by tool name only).
 * Heartbeats (a bare ``data:``, a ``: ping`` comment, ``{"type":"heartbeat"}``) show "⏳ Still working..." at most
   once every 2 minutes of the injected clock, counted from the last thing the user was shown.
 * A stream that closes without text: the state is read again and the change described.
 * ``data: {"error": ...}``: the change so far is described and ``TurnFailed`` raised.
-* 15 minutes without an end: ``TurnTimeout``. A turn that was accepted is never sent again.
+* 15 minutes after the stream opened (on the injected clock) the turn is over: every read waits only for the time
+  left, and ``TurnTimeout`` is raised. A turn that was accepted is never sent again.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import typing
 from ._core import Core
 from ._events import EventKind, GuiAction, StreamReader, interpret, translate
 from ._exceptions import NetworkError, TurnFailed, TurnTimeout
-from ._models import Message, MessageKind, Snapshot
-from ._ops import STREAM_TIMEOUT, CloseStream, Emit, Flow, ReadChunk, RequestSpec, Sleep
-from ._protocol import APP_NAME, ME, PATHS, STILL_WORKING_INTERVAL, TURN_TIME_LIMIT
+from ._export import run_export
+from ._models import MessageKind, Snapshot
+from ._ops import STREAM_TIMEOUT, CloseStream, Flow, ReadChunk, RequestSpec, Sleep, emit
+from ._protocol import APP_NAME, ME, PATHS, STILL_WORKING_INTERVAL, TURN_TIME_LIMIT, draft_is_exportable
 from ._timeline import describe_changes
 
 __all__ = [
@@ -51,7 +53,10 @@ EDIT_OFFER = "If you want that changed, tell me how in words and I will send the
 class TurnOutcome(typing.NamedTuple):
     said_something: bool
     actions: tuple[tuple[GuiAction, str], ...]
+    #: The session's state just before the turn was accepted (of the session that ran it).
     before: Snapshot
+    #: The backend's words said that nothing changed.
+    unchanged: bool = False
 
 
 def _turn_request(core: Core, text: str) -> RequestSpec:
@@ -64,13 +69,17 @@ def _turn_request(core: Core, text: str) -> RequestSpec:
     return core.spec("POST", PATHS.run_sse, json=body, headers={"Accept": "text/event-stream"}, timeout=STREAM_TIMEOUT)
 
 
+def _out_of_time() -> TurnTimeout:
+    return TurnTimeout(f"The backend did not finish within {TURN_LIMIT / 60:g} minutes")
+
+
 def _describe(core: Core, before: Snapshot, *, polls: int) -> Flow[bool]:
     """Read the state (up to ``polls`` times) and tell the user what changed; True when something did."""
     for attempt in range(polls):
         after = yield from core.snapshot()
         lines = describe_changes(before, after)
         if lines:
-            yield Emit(Message(MessageKind.CHANGES, "Updated the timeline:\n" + "\n".join(lines)))
+            yield emit(MessageKind.CHANGES, "Updated the timeline:\n" + "\n".join(lines))
             return True
         if attempt + 1 < polls:
             yield Sleep(SILENT_POLL_INTERVAL)
@@ -80,24 +89,34 @@ def _describe(core: Core, before: Snapshot, *, polls: int) -> Flow[bool]:
 def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
     """Send ``text`` as one turn and relay its events; returns the GUI actions its text asked for."""
     before = yield from core.snapshot()
-    stream = yield from core.open_stream(lambda: _turn_request(core, text))
+
+    def reread() -> Flow[None]:
+        # The turn was refused (1002, or 1001 for another user) and goes to a new session: compare with that one.
+        nonlocal before
+        before = yield from core.snapshot()
+
+    stream = yield from core.open_stream(lambda: _turn_request(core, text), on_new_session=reread)
     start = last_shown = core.clock()
     reader = StreamReader()
-    said = False
+    said = unchanged = False
     failure: str | None = None
     broken: NetworkError | None = None
     actions: list[tuple[GuiAction, str]] = []
     ended = False
     while not ended:
-        if core.clock() - start > TURN_LIMIT:
+        left = TURN_LIMIT - (core.clock() - start)
+        if left <= 0:
             yield CloseStream(stream)
-            raise TurnTimeout("The backend did not finish within 15 minutes")
+            raise _out_of_time()
         try:
-            chunk = yield ReadChunk(stream)
+            chunk = yield ReadChunk(stream, timeout=left)
         except NetworkError as error:
             broken, ended = error, True
             items = reader.close()
         else:
+            if chunk is not None and core.clock() - start >= TURN_LIMIT:
+                yield CloseStream(stream)
+                raise _out_of_time()
             ended = chunk is None
             items = reader.close() if chunk is None else reader.feed(chunk)
         for item in items:
@@ -107,12 +126,13 @@ def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
                     said = True
                     translated = translate(event.text)
                     actions += translated.actions
+                    unchanged = unchanged or translated.unchanged
                     if translated.text:
-                        yield Emit(Message(MessageKind.REPLY, translated.text))
+                        yield emit(MessageKind.REPLY, translated.text)
                         last_shown = now
                 elif event.kind is EventKind.HEARTBEAT:
                     if now - last_shown >= STILL_WORKING_EVERY:
-                        yield Emit(Message(MessageKind.PROGRESS, STILL_WORKING))
+                        yield emit(MessageKind.PROGRESS, STILL_WORKING)
                         last_shown = now
                 elif event.kind in (EventKind.TOOL_CALL, EventKind.TOOL_RESULT):
                     logger.debug("turn: %s %s", event.kind.value, event.text)
@@ -120,9 +140,9 @@ def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
                     failure = event.text
     yield CloseStream(stream)
     if broken is not None:
-        if broken.timed_out or core.clock() - start > TURN_LIMIT:
-            raise TurnTimeout("The backend did not finish within 15 minutes")
-        yield Emit(Message(MessageKind.NOTICE, "The connection dropped before the reply was complete."))
+        if broken.timed_out or core.clock() - start >= TURN_LIMIT:
+            raise _out_of_time()
+        yield emit(MessageKind.NOTICE, "The connection dropped before the reply was complete.")
         yield from _describe(core, before, polls=1)
         raise TurnFailed("The connection to the backend dropped during the turn")
     if failure is not None:
@@ -132,43 +152,51 @@ def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
     if not said:
         changed = yield from _describe(core, before, polls=SILENT_POLLS)
         if not changed:
-            yield Emit(Message(MessageKind.NOTICE, "The backend finished without a reply and nothing changed."))
-    return TurnOutcome(said, tuple(actions), before)
+            yield emit(MessageKind.NOTICE, "The backend finished without a reply and nothing changed.")
+    return TurnOutcome(said, tuple(actions), before, unchanged)
 
 
 def converse(core: Core, text: str) -> Flow[None]:
     """A turn, then what its GUI instructions asked for.
 
-    * "open ..." / "preview in timeline": the state is read and the track summary shown.
-    * "drag ..." / "click <not Export>": when the turn left the timeline as it was (the backend told the user to
-      do it by hand), that sentence is sent as one edit through ``/run_sse``; a follow-up's own drag and click
-      instructions are not followed again. When the turn did change the timeline, the instruction was only a
-      suggestion, and the user is told to ask for such a change in words.
-    * "click Export" / "Export button" / "导出": with ``auto_export`` the export workflow runs; otherwise (the
-      default: the backend says it as "when you're happy") the user is told that saying "export" runs it.
+    * "open the Timeline panel" / "preview in timeline": the state is read and the track summary shown.
+    * "drag the title ..." / "click Apply": an edit the backend asked the user to make by hand. Sending it costs
+      credits, so it is sent (once, as one more turn, whose own such instructions are not followed) only when the
+      turn neither changed the timeline nor said that nothing changed: the backend then plainly left the change to
+      the user. Otherwise the user is told to ask for a change in words.
+    * "click Export" / "use the Export button" / "点击导出": with ``auto_export`` (the default) the export runs,
+      unless the timeline is empty or was already exported as it is; without it the user is told to say "export".
     """
     outcome = yield from run_turn(core, text)
-    actions = list(outcome.actions)
-    edits = [sentence for action, sentence in actions if action is GuiAction.EDIT]
+    kinds = {action for action, _ in outcome.actions}
+    edits = [sentence for action, sentence in outcome.actions if action is GuiAction.EDIT]
     after: Snapshot | None = None
     if edits:
         after = yield from core.snapshot()
-        if not describe_changes(outcome.before, after):
-            yield Emit(Message(MessageKind.NOTICE, "Sending that change to the editor for you..."))
-            follow_up = yield from run_turn(core, edits[0])
-            actions += [a for a in follow_up.actions if a[0] is not GuiAction.EDIT]
-            after = None
+        if outcome.unchanged or describe_changes(outcome.before, after):
+            yield emit(MessageKind.NOTICE, EDIT_OFFER)
         else:
-            yield Emit(Message(MessageKind.NOTICE, EDIT_OFFER))
-    kinds = {action for action, _ in actions}
+            yield emit(MessageKind.NOTICE, "Sending that change to the editor for you...")
+            follow_up = yield from run_turn(core, edits[0])
+            asked = {action for action, _ in follow_up.actions}
+            if GuiAction.EDIT in asked:
+                yield emit(MessageKind.NOTICE, EDIT_OFFER)
+            kinds |= asked
+            after = None
     if GuiAction.TIMELINE in kinds:
         if after is None:
             after = yield from core.snapshot()
-        yield Emit(Message(MessageKind.TIMELINE, after.summary))
+        yield emit(MessageKind.TIMELINE, after.summary)
     if GuiAction.EXPORT in kinds:
-        if core.auto_export:
-            from ._export import run_export
-
-            yield from run_export(core)
+        if not core.auto_export:
+            yield emit(MessageKind.NOTICE, EXPORT_OFFER)
+            return
+        if after is None:
+            after = yield from core.snapshot()
+        previous = core.last_export
+        if not draft_is_exportable(after.draft):
+            yield emit(MessageKind.NOTICE, "There is nothing on the timeline to export yet.")
+        elif previous is not None and previous.matches(after):
+            yield emit(MessageKind.NOTICE, f"This timeline is already exported: {previous.path}.")
         else:
-            yield Emit(Message(MessageKind.NOTICE, EXPORT_OFFER))
+            yield from run_export(core, snapshot=after)

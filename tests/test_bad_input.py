@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import httpx
 import pytest
 
@@ -55,7 +57,7 @@ async def test_a_json_body_over_the_limit_is_refused_without_being_kept(client: 
     )
     assert (declared.status_code, declared.json()["code"]) == (400, 400)
 
-    async def chunks() -> object:
+    async def chunks() -> typing.AsyncIterator[bytes]:
         for _ in range(MAX_JSON_BYTES // 65536 + 2):
             yield b" " * 65536
 

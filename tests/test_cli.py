@@ -9,7 +9,6 @@ import pathlib
 import stat
 import subprocess
 import sys
-import time
 import typing
 
 import pytest
@@ -190,16 +189,13 @@ def test_no_spinner_unless_a_terminal(cli: CLI) -> None:
     assert "\r" not in piped.err and "\x1b" not in piped.err
     assert "⏳ Rendering" in piped.err  # progress as plain lines on standard error
 
-    def slow(seconds: float) -> None:
-        time.sleep(0.25)
-        cli.world.sleep(seconds)
-
-    terminal = cli("export", stderr=_TTY(), sleep=slow)
+    terminal = cli("export", stderr=_TTY())  # every progress message redraws the line at once: no timing
     assert terminal.code == 0
     assert "\r\x1b[2K" in terminal.err
     assert "Rendering [" in terminal.err
+    assert "Rendering [████████████████████] 100%" in terminal.err
     assert "Video ready" in terminal.out
-    json_run = cli("--json", "export", stderr=_TTY(), sleep=slow)
+    json_run = cli("--json", "export", stderr=_TTY())
     assert json_run.err == ""
 
 
@@ -267,3 +263,95 @@ def test_skill_options_set_the_attribution(cli: CLI, tmp_path: pathlib.Path) -> 
         assert entry.attribution == {"source": "auto-generator", "version": "2.3.4", "platform": "unknown"}
     saved = json.loads(cli.state.read_text())
     assert list(saved) == [f"{cli.world.base_url} auto-generator"]  # each skill keeps its own session
+
+
+# -- the token from the environment, bad service URLs, a damaged state file, start-up --------------------------------
+
+
+def test_a_token_from_the_environment_is_used_but_never_saved(cli: CLI, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli("credits").code == 0
+    key = f"{cli.world.base_url} video-to-generator"
+    env_token = json.loads(cli.state.read_text())[key]["token"]
+    assert cli("forget").code == 0
+    monkeypatch.setenv("NEMO_TOKEN", env_token)
+    assert cli("credits").code == 0
+    assert env_token not in cli.state.read_text()  # used, never written
+    assert json.loads(cli.state.read_text())[key]["token"] is None
+    assert len(cli.world.journal("POST", "/api/auth/anonymous-token")) == 1  # NEMO_TOKEN needed none
+    monkeypatch.delenv("NEMO_TOKEN")
+    assert cli("credits").code == 0
+    assert len(cli.world.journal("POST", "/api/auth/anonymous-token")) == 2  # not the old NEMO_TOKEN again
+    saved = json.loads(cli.state.read_text())[key]["token"]
+    assert saved and saved != env_token
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "notaurl", "ftp://x"])
+def test_a_bad_service_url_is_a_usage_error(cli: CLI, url: str, tmp_path: pathlib.Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--base-url", url, "--state-file", str(tmp_path / "s.json"), "credits"], stdout=out, stderr=err)
+    assert code == 2
+    assert out.getvalue() == ""  # not even "Setting up..."
+    assert err.getvalue().count("\n") == 1
+    assert err.getvalue().startswith(f"nemo-contract: error: The service URL {url!r} (from --base-url) is not valid")
+    assert "internal error" not in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_a_bad_service_url_in_the_environment_is_named(
+    cli: CLI, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEMO_API_URL", "notaurl")
+    err = io.StringIO()
+    assert main(["--state-file", str(tmp_path / "s.json"), "state"], stdout=io.StringIO(), stderr=err) == 2
+    assert "(from NEMO_API_URL)" in err.getvalue()
+    assert err.getvalue().count("\n") == 1
+
+
+def test_a_damaged_state_file_is_kept_and_said_once(cli: CLI) -> None:
+    cli.state.write_text("{not json", encoding="utf-8")
+    run = cli("credits")
+    assert run.code == 0
+    backup = cli.state.with_name("state.json.bak")
+    assert run.err_lines == [
+        f"nemo-contract: warning: the state file {cli.state} was damaged; it was kept as {backup} and a new one started"
+    ]
+    assert backup.read_text(encoding="utf-8") == "{not json"
+    assert json.loads(cli.state.read_text())  # a good one now
+    assert cli("credits").err == ""
+
+
+def test_auto_export_is_the_default_and_can_be_turned_off(cli: CLI) -> None:
+    asked = cli("--no-auto-export", "say", "generate a 5-second video of ocean waves")
+    assert asked.code == 0
+    assert 'say "export"' in asked.out  # "click Export" became an offer
+    after = cli("say", "what can you do?", "--no-auto-export")  # the option after the command too
+    assert 'say "export"' in after.out
+    assert cli.world.journal("POST", "/api/render/proxy/lambda") == []
+    run = cli("say", "generate a 5-second video of a forest")  # a generation's reply always says "click Export"
+    assert run.code == 0
+    assert "Video ready" in run.out
+    assert len(cli.world.journal("POST", "/api/render/proxy/lambda")) == 1
+    assert len(list(pathlib.Path().glob("render_*.mp4"))) == 1
+
+
+def test_status_is_a_command_too(cli: CLI) -> None:
+    run = cli("status")
+    assert run.code == 0
+    assert "Timeline (0 tracks)" in run.out
+
+
+def test_ctrl_c_while_the_client_loads_is_one_line(cli: CLI, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted() -> typing.NoReturn:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("nemo_contract._cli._client_class", interrupted)
+    run = cli("credits")
+    assert run.code == 130
+    assert run.err_lines == ["nemo-contract: error: interrupted"]
+    assert cli.world.journal() == []
+
+
+def test_the_command_line_loads_httpx_only_inside_main() -> None:
+    """Ctrl-C during the heavy imports lands inside main's handler: the module itself imports none of them."""
+    probe = "import sys, nemo_contract._cli; print(sorted({'httpx', 'anyio', 'yaml'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,7 +1,10 @@
-"""End to end, for both skill profiles, in-process and live (acceptance line 10): upload a clip, generate, an edit
-that closes silently, export, and a downloaded file that PyAV reads as 1080p H.264."""
+"""End to end, for both skill profiles, in-process and live (acceptance line 10): upload a clip, generate (whose
+"click Export" runs the export), an edit that closes silently, export, and downloaded files that PyAV reads as
+1080p H.264."""
 
 from __future__ import annotations
+
+import pathlib
 
 import anyio
 import pytest
@@ -19,6 +22,17 @@ PROMPTS = {
 }
 
 
+def _exported_files(world: Harness | LiveHarness, generated: list[Message], exported: list[Message]) -> None:
+    """The generation's export and the final one are two files, both 1080p H.264."""
+    paths = sorted(world.folder.glob("render_*.mp4"))
+    assert len(paths) == 2
+    for messages in (generated, exported):
+        (text,) = texts(messages, MessageKind.EXPORT)
+        path = pathlib.Path(text.removeprefix("✅ Video ready: saved to ").rsplit(" (", 1)[0])
+        assert path in paths
+        assert probe(path) == ("h264", 1920, 1080)
+
+
 def _check_story(
     world: Harness | LiveHarness,
     source: SkillSource,
@@ -31,6 +45,8 @@ def _check_story(
     assert setup == (["Setting up..."] if source is SkillSource.VIDEO_TO_GENERATOR else ["Connecting...", "Ready!"])
     assert texts(generated, MessageKind.REPLY)
     assert texts(generated, MessageKind.TIMELINE)[0].startswith("Timeline (3 tracks): 1. Video: city timelapse")
+    assert len(texts(generated, MessageKind.EXPORT)) == 1  # the backend said "click Export": the client did
+    assert len(world.journal("POST", "/api/render/proxy/lambda")) == 2  # that export, and the one asked for
     assert texts(edited, MessageKind.REPLY) == []  # the backend said nothing...
     assert texts(edited, MessageKind.CHANGES)[0].startswith("Updated the timeline:\nChanged track: BGM")  # ...we did
     sessions = world.emulator.store.sessions
@@ -52,9 +68,7 @@ async def test_end_to_end_in_process(harness: Harness, source: SkillSource, monk
         edited = await client.handle("make the music louder")
         exported = await client.handle("export")
     _check_story(harness, source, uploaded, generated, edited)
-    (path,) = harness.folder.glob("render_*.mp4")
-    assert texts(exported, MessageKind.EXPORT)[0].startswith(f"✅ Video ready: saved to {path} (")
-    assert probe(path) == ("h264", 1920, 1080)
+    _exported_files(harness, generated, exported)
 
 
 @pytest.mark.live
@@ -73,6 +87,4 @@ async def test_end_to_end_live(live_harness: LiveHarness, source: SkillSource, m
 
     uploaded, generated, edited, exported = await anyio.to_thread.run_sync(story)
     _check_story(live_harness, source, uploaded, generated, edited)
-    assert texts(exported, MessageKind.EXPORT)
-    (path,) = live_harness.folder.glob("render_*.mp4")
-    assert probe(path) == ("h264", 1920, 1080)
+    _exported_files(live_harness, generated, exported)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 import typing
 
@@ -11,6 +12,8 @@ import respx
 
 from nemo_contract import (
     AsyncClient,
+    Client,
+    Conflict,
     MessageKind,
     NothingToExport,
     RenderFailed,
@@ -18,7 +21,7 @@ from nemo_contract import (
     Snapshot,
     format_timeline,
 )
-from nemo_contract._export import POLL_INTERVAL, read_render
+from nemo_contract._export import read_render
 from nemo_contract._timeline import describe_changes, track_summary
 
 from .client_fixtures import Harness, harness_fixture  # noqa: F401 - fixtures
@@ -26,6 +29,8 @@ from .client_fixtures import Harness, harness_fixture  # noqa: F401 - fixtures
 pytestmark = pytest.mark.anyio
 
 API = "https://api.example.test"
+#: "Poll status every 30s", as the documents write it.
+THIRTY_SECONDS = 30.0
 
 
 def probe(path: pathlib.Path) -> tuple[str, int, int]:
@@ -37,7 +42,7 @@ def probe(path: pathlib.Path) -> tuple[str, int, int]:
 
 
 def _snapshot(draft: dict[str, typing.Any]) -> Snapshot:
-    return Snapshot("1", draft, [], [])
+    return Snapshot(session_id="1", draft=draft, video_infos=[], generated_media=[])
 
 
 VIDEO = {"tt": 0, "sg": [{"id": "a", "n": "city timelapse", "st": 0, "d": 10000}]}
@@ -88,7 +93,7 @@ def test_both_render_shapes_are_read() -> None:
 @pytest.mark.parametrize("shape", list(RenderShape))
 async def test_export_polls_every_30_s_and_downloads_a_1080p_h264_file(harness: Harness, shape: RenderShape) -> None:
     harness.configure(render_shape=shape.value)
-    async with harness.client() as client:
+    async with harness.client(auto_export=False) as client:
         await client.say("generate a 10-second video of a city timelapse")
         harness.sleeps.clear()
         progress: list[int | None] = []
@@ -96,7 +101,7 @@ async def test_export_polls_every_30_s_and_downloads_a_1080p_h264_file(harness: 
         result = await client.export()
     polls = harness.journal("GET", "/api/render/proxy/lambda/*")
     assert len(polls) >= 1
-    assert harness.sleeps == [POLL_INTERVAL] * len(polls)
+    assert harness.sleeps == [THIRTY_SECONDS] * len(polls)
     assert progress[-1] == 100
     assert result.path == harness.folder / f"{result.render_id}.mp4"
     assert result.size == result.path.stat().st_size > 0
@@ -107,7 +112,7 @@ async def test_export_polls_every_30_s_and_downloads_a_1080p_h264_file(harness: 
 
 
 async def test_export_to_a_chosen_file_or_folder(harness: Harness) -> None:
-    async with harness.client() as client:
+    async with harness.client(auto_export=False) as client:
         await client.say("generate a 5-second vertical video of ocean waves")
         named = await client.export(harness.folder / "out" / "waves.mp4")
         folder = harness.folder / "exports"
@@ -128,7 +133,7 @@ async def test_nothing_to_export_before_a_generation(harness: Harness) -> None:
 
 
 async def test_a_failed_render_raises(harness: Harness) -> None:
-    async with harness.client() as client:
+    async with harness.client(auto_export=False) as client:
         await client.say("generate a 5-second video of ocean waves")
         harness.faults({"path": "/api/render/proxy/lambda", "fail_render": "GPU node lost"})
         with pytest.raises(RenderFailed) as raised:
@@ -138,7 +143,8 @@ async def test_a_failed_render_raises(harness: Harness) -> None:
 
 
 async def test_a_used_render_id_gets_a_new_one(harness: Harness) -> None:
-    async with harness.client(clock=lambda: 1773360000.0) as client:  # a stuck clock: the same render_<ms>
+    # a stuck clock: the same render_<ms>
+    async with harness.client(clock=lambda: 1773360000.0, auto_export=False) as client:
         await client.say("generate a 5-second video of ocean waves")
         first = await client.export()
         second = await client.export()
@@ -173,3 +179,87 @@ async def test_a_failed_download_falls_back_to_the_download_endpoint(tmp_path: p
         assert "X-Skill-Source" not in cdn.calls.last.request.headers  # another host: no attribution either
         assert fallback.calls.last.request.headers["Authorization"] == "Bearer t"
     assert result.path.read_bytes() == b"mp4 bytes"
+
+
+# -- redirects, and one retry at most -------------------------------------------------------------------------
+
+DRAFT = {"t": [VIDEO], "d": 10000, "m": {"width": 1920, "height": 1080}}
+OK = {"code": 0, "message": "success"}
+
+
+def _backend(router: respx.MockRouter, render: dict[str, typing.Any] | list[httpx.Response]) -> respx.Route:
+    """Token, session and state; the render start answers ``render`` (one body, or a list of answers)."""
+    router.post(f"{API}/api/auth/anonymous-token").respond(json={**OK, "data": {"token": "t", "user_id": "anon_1"}})
+    router.post(f"{API}/api/tasks/me/with-session/nemo_agent").respond(json={**OK, "data": {"session_id": "1"}})
+    router.get(f"{API}/api/state/nemo_agent/me/1/latest").respond(json={**OK, "data": {"state": {"draft": DRAFT}}})
+    start = router.post(f"{API}/api/render/proxy/lambda")
+    if isinstance(render, list):
+        return start.mock(side_effect=render)
+    return start.respond(json=render)
+
+
+def _completed(url: str) -> dict[str, typing.Any]:
+    return {"code": 0, "id": "r1", "status": "completed", "progress": 100, "output": {"url": url}}
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+async def test_a_signed_link_that_redirects_is_followed(tmp_path: pathlib.Path, driver: str) -> None:
+    with respx.mock(assert_all_called=True) as router:
+        _backend(router, _completed("https://cdn.test/r1.mp4"))
+        router.get("https://cdn.test/r1.mp4").respond(302, headers={"Location": "https://signed.cdn.test/r1?sig=x"})
+        signed = router.get("https://signed.cdn.test/r1").respond(200, content=b"signed mp4 bytes")
+        if driver == "sync":
+            with Client(base_url=API, sleep=lambda s: None, download_dir=tmp_path) as client:
+                result = client.export()
+        else:
+            async with AsyncClient(base_url=API, sleep=lambda s: None, download_dir=tmp_path) as client:
+                result = await client.export()
+        assert "Authorization" not in signed.calls.last.request.headers
+    assert result.path.read_bytes() == b"signed mp4 bytes"
+    assert result.size == len(b"signed mp4 bytes")
+
+
+async def test_a_redirect_from_the_api_to_a_cdn_drops_the_token(tmp_path: pathlib.Path) -> None:
+    with respx.mock(assert_all_called=True) as router:
+        _backend(router, _completed("https://cdn.test/gone.mp4"))
+        router.get("https://cdn.test/gone.mp4").respond(403)
+        router.get(url__regex=rf"{API}/api/render/proxy/render_\d+/download").respond(
+            307, headers={"Location": "https://cdn.test/fresh.mp4"}
+        )
+        fresh = router.get("https://cdn.test/fresh.mp4").respond(200, content=b"fresh")
+        async with AsyncClient(base_url=API, sleep=lambda s: None, download_dir=tmp_path) as client:
+            result = await client.export()
+        assert "Authorization" not in fresh.calls.last.request.headers  # httpx drops it when leaving the API
+    assert result.path.read_bytes() == b"fresh"
+
+
+async def test_a_render_start_is_sent_twice_at_most(tmp_path: pathlib.Path) -> None:
+    busy = httpx.Response(429, json={"code": 429, "message": "rate limited", "data": None})
+    used = httpx.Response(409, json={"code": 409, "message": "render id already used", "data": None})
+    slept: list[float] = []
+    with respx.mock(assert_all_called=False) as router:
+        start = _backend(router, [busy, used, _ok_render()])
+        async with AsyncClient(base_url=API, sleep=slept.append, download_dir=tmp_path) as client:
+            with pytest.raises(Conflict):
+                await client.export()
+    assert start.call_count == 2  # the 429's retry was the one retry: the 409 after it is not retried again
+    assert slept == [30.0]
+
+
+async def test_a_used_render_id_alone_gets_one_more_try(tmp_path: pathlib.Path) -> None:
+    used = httpx.Response(409, json={"code": 409, "message": "render id already used", "data": None})
+    with respx.mock(assert_all_called=False) as router:
+        start = _backend(router, [used, _ok_render()])
+        router.get("https://cdn.test/r1.mp4").respond(200, content=b"x")
+        # a stuck clock: the same millisecond, so only the suffix tells the ids apart
+        client = AsyncClient(base_url=API, clock=lambda: 1773360000.0, sleep=lambda s: None, download_dir=tmp_path)
+        async with client:
+            await client.export()
+    first, second = (json.loads(call.request.content)["id"] for call in start.calls)
+    assert start.call_count == 2
+    assert first == "render_1773360000000"
+    assert second.startswith(first + "_")
+
+
+def _ok_render() -> httpx.Response:
+    return httpx.Response(200, json=_completed("https://cdn.test/r1.mp4"))

@@ -9,7 +9,19 @@ import httpx
 import pytest
 import respx
 
-from nemo_contract import AsyncClient, Client, SkillIdentity, SkillSource
+from nemo_contract import (
+    AsyncClient,
+    Client,
+    Credentials,
+    Credits,
+    InvalidBaseURL,
+    Message,
+    MessageKind,
+    NemoError,
+    SkillIdentity,
+    SkillSource,
+    Snapshot,
+)
 from nemo_contract._identity import DEFAULT_SKILL_VERSION, detect_platform, read_skill_version
 from nemo_contract._protocol import DEFAULT_BASE_URL
 from nemo_contract._session import detect_language
@@ -64,6 +76,57 @@ def test_explicit_settings_win_over_the_environment(monkeypatch: pytest.MonkeyPa
         assert client.credentials.token == TOKEN
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "notaurl", "ftp://x", "http://", "http://host:port"])
+@pytest.mark.parametrize("kind", [Client, AsyncClient])
+def test_a_bad_base_url_is_one_clear_error_at_once(url: str, kind: type[Client | AsyncClient]) -> None:
+    with pytest.raises(InvalidBaseURL) as raised:
+        kind(base_url=url, token=TOKEN)
+    assert isinstance(raised.value, NemoError) and isinstance(raised.value, ValueError)
+    text = raised.value.user_text()
+    assert text.startswith(f"The service URL {url!r} is not valid: ")
+    assert "\n" not in text and "httpx" not in text
+
+
+def test_a_bad_base_url_is_shown_without_what_may_be_secret() -> None:
+    with pytest.raises(InvalidBaseURL) as raised:
+        Client(base_url="https://user:pa55@api.example.test/?key=s3cret", token=TOKEN)
+    assert "pa55" not in str(raised.value) and "s3cret" not in str(raised.value)
+    assert "a base URL has no query" in str(raised.value)
+
+
+def test_a_bad_base_url_from_the_environment_says_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEMO_API_URL", "ftp://files.example.test")
+    with pytest.raises(InvalidBaseURL) as raised:
+        Client(token=TOKEN)
+    assert "(from NEMO_API_URL)" in str(raised.value)
+
+
+def test_a_token_from_the_environment_is_never_among_the_credentials_to_save(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEMO_TOKEN", TOKEN)
+    with Client(base_url="https://example.test") as client:
+        assert client.credentials.token == TOKEN  # in use...
+        assert client.credentials_to_save().token is None  # ...but not to be written anywhere
+        assert client.credentials_to_save().client_id == client.credentials.client_id
+    with Client(base_url="https://example.test", token="nmv_usr_given") as client:
+        assert client.credentials_to_save().token == "nmv_usr_given"  # a token handed over is the caller's to keep
+
+
+def test_the_public_records_take_keywords_only() -> None:
+    with pytest.raises(TypeError):
+        Credentials("client", "token")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        SkillIdentity(SkillSource.AUTO_GENERATOR, "1.0.0", "cursor")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Message(MessageKind.NOTICE, "hello")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Credits(1, 2, 3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Snapshot("1", {}, [], [])  # type: ignore[call-arg]
+    assert Credits(available=1, frozen=2, total=3).text == "Credits: 1 available, 2 in use, 3 total."
+
+
 def test_credentials_repr_hides_the_token() -> None:
     with Client(token=TOKEN) as client:
         assert TOKEN not in repr(client.credentials)
@@ -98,7 +161,7 @@ def test_platform_comes_from_the_install_path(tmp_path: pathlib.Path) -> None:
     cursor = _skill_file(home / ".cursor" / "skills" / "auto-generator", "version: 3.0.0")
     other = _skill_file(home / "projects" / "skills", "version: 1.0.1")
     assert SkillIdentity.detect(skill_file=clawhub, home=home) == SkillIdentity(
-        SkillSource.VIDEO_TO_GENERATOR, "1.2.0", "clawhub"
+        source=SkillSource.VIDEO_TO_GENERATOR, version="1.2.0", platform="clawhub"
     )
     assert SkillIdentity.detect("auto-generator", skill_file=cursor, home=home).platform == "cursor"
     assert SkillIdentity.detect(skill_file=other, home=home).platform == "unknown"
@@ -109,7 +172,7 @@ def test_platform_comes_from_the_install_path(tmp_path: pathlib.Path) -> None:
 
 @pytest.mark.parametrize("source", list(SkillSource))
 async def test_all_three_attribution_headers_on_every_request(harness: Harness, source: SkillSource) -> None:
-    identity = SkillIdentity(source, "4.5.6", "cursor")
+    identity = SkillIdentity(source=source, version="4.5.6", platform="cursor")
     async with harness.client(skill=identity) as client:
         await client.upload(harness.clip())
         await client.say("generate a 10-second video of a city timelapse")

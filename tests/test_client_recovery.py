@@ -10,7 +10,9 @@ import functools
 import typing
 
 import anyio
+import httpx
 import pytest
+import respx
 
 from nemo_contract import (
     AsyncClient,
@@ -29,7 +31,16 @@ from nemo_contract import (
 )
 from nemo_contract._protocol import ACCEPTED_FORMATS_TEXT, HTTP_STATUS, MAX_UPLOAD_BYTES
 
-from .client_fixtures import GENERATE, Harness, LiveHarness, harness_fixture, live_harness_fixture  # noqa: F401 - fixtures
+from .client_fixtures import (  # noqa: F401 - fixtures
+    API,
+    DRAFT,
+    GENERATE,
+    Harness,
+    LiveHarness,
+    harness_fixture,
+    live_harness_fixture,
+    ok,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -125,7 +136,9 @@ async def test_an_unknown_saved_session_is_replaced(harness: Harness) -> None:
 
     async with harness.client() as client:
         await client.state()
-        saved = Credentials(client.credentials.client_id, client.credentials.token, None, "1234567890123456789")
+        saved = Credentials(
+            client_id=client.credentials.client_id, token=client.credentials.token, session_id="1234567890123456789"
+        )
     async with harness.client(credentials=saved) as client:
         await client.state()
         assert client.credentials.session_id != "1234567890123456789"
@@ -246,7 +259,17 @@ async def test_4001_shows_the_accepted_formats(harness: Harness, status_mode: st
             await client.upload(notes)
     assert isinstance(raised.value, ValueError)
     assert ACCEPTED_FORMATS_TEXT in raised.value.advice
+    assert str(raised.value) == "That file type is not supported: notes.txt"  # which file it was
     assert _codes(harness, "POST", UPLOAD) == [4001]
+
+
+async def test_4001_names_the_rejected_file_among_several(harness: Harness) -> None:
+    notes = harness.folder / "notes.txt"
+    notes.write_text("not media")
+    async with harness.client() as client:
+        with pytest.raises(UnsupportedFileType) as raised:
+            await client.upload(harness.clip(), notes)
+    assert str(raised.value).endswith(": notes.txt")
 
 
 @STATUS_MODES
@@ -259,6 +282,7 @@ async def test_4002_suggests_compressing_or_trimming(harness: Harness, status_mo
             await client.upload(harness.clip())
     assert "compress" in raised.value.advice
     assert "trim" in raised.value.advice
+    assert str(raised.value) == "That file is too large: city_timelapse.mp4"
     assert _codes(harness, "POST", UPLOAD) == [4002]
 
 
@@ -276,7 +300,7 @@ async def test_a_file_over_500_mb_is_refused_before_sending(harness: Harness) ->
 @STATUS_MODES
 async def test_402_is_the_plan_not_credits(harness: Harness, status_mode: str) -> None:
     harness.configure(status_mode=status_mode)
-    async with harness.client() as client:
+    async with harness.client(auto_export=False) as client:
         await client.say("generate a 5-second video of ocean waves")
         harness.account(client.credentials.user_id or "", export_allowed=False)
         with pytest.raises(ExportBlocked) as raised:
@@ -284,3 +308,57 @@ async def test_402_is_the_plan_not_credits(harness: Harness, status_mode: str) -
     assert isinstance(raised.value, PermissionError)
     assert "not credits" in raised.value.advice
     assert _codes(harness, "POST", "/api/render/proxy/lambda") == [402]
+
+
+# -- what a recovery changes, and the advice when it fails --------------------------------------------------------
+
+
+async def test_a_turn_moved_to_a_new_session_is_compared_with_that_session() -> None:
+    """1002 on /run_sse: the turn goes to a new (empty) session; a silent close there changed nothing, whatever
+    the old session held."""
+    session_gone = httpx.Response(404, json={"code": 1002, "message": "session not found", "data": None})
+    silent = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=b"data:\n\n")
+    with respx.mock(assert_all_called=True) as router:
+        router.post(f"{API}/api/auth/anonymous-token").mock(return_value=ok({"token": "t", "user_id": "anon_1"}))
+        router.post(f"{API}/api/tasks/me/with-session/nemo_agent").mock(
+            side_effect=[ok({"session_id": "1"}), ok({"session_id": "2"})]
+        )
+        router.get(f"{API}/api/state/nemo_agent/me/1/latest").mock(return_value=ok({"state": {"draft": DRAFT}}))
+        router.get(f"{API}/api/state/nemo_agent/me/2/latest").mock(return_value=ok({"state": {"draft": {}}}))
+        router.post(f"{API}/run_sse").mock(side_effect=[session_gone, silent])
+        async with AsyncClient(base_url=API, sleep=lambda s: None) as client:
+            await client.state()
+            messages = [m.text for m in await client.say("add some sparkle")]
+    assert not any("Removed track" in text for text in messages), messages
+    assert messages[-1] == "The backend finished without a reply and nothing changed."
+
+
+async def test_a_refused_token_from_the_environment_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    refused = httpx.Response(401, json={"code": 1001, "message": "token expired or invalid", "data": None})
+    for env_token in ("nmv_usr_from_env", None):
+        if env_token:
+            monkeypatch.setenv("NEMO_TOKEN", env_token)
+        else:
+            monkeypatch.delenv("NEMO_TOKEN", raising=False)
+        with respx.mock(assert_all_called=False) as router:
+            router.post(f"{API}/api/auth/anonymous-token").mock(return_value=ok({"token": "t2", "user_id": "anon"}))
+            router.post(f"{API}/api/tasks/me/with-session/nemo_agent").mock(return_value=ok({"session_id": "1"}))
+            router.get(f"{API}/api/credits/balance/simple").mock(return_value=refused)
+            async with AsyncClient(base_url=API, sleep=lambda s: None) as client:
+                with pytest.raises(AuthenticationError) as raised:
+                    await client.credits()
+        if env_token:
+            assert "NEMO_TOKEN" in raised.value.advice
+        else:
+            assert "NEMO_TOKEN" not in raised.value.user_text()  # it is not set: no advice about it
+        assert env_token is None or env_token not in raised.value.user_text()
+
+
+async def test_a_session_that_cannot_be_found_twice_gives_advice_that_fits(harness: Harness) -> None:
+    async with harness.client() as client:
+        await client.state()
+        harness.faults({"path": STATE, "code": 1002, "times": 2})
+        with pytest.raises(SessionNotFound) as raised:
+            await client.state()
+    assert "Start a new session" not in raised.value.advice  # the client already did, and the CLI has no such step
+    assert "try again" in raised.value.advice

@@ -1,81 +1,25 @@
-"""Turns (acceptance line 6): events as they arrive, GUI translation, heartbeats, silent closes, errors, limits."""
+"""Turns (acceptance line 6): events as they arrive, heartbeats, silent closes, errors, the 15-minute limit.
+
+The GUI words of the backend's replies have their own file (``test_client_gui``).
+"""
 
 from __future__ import annotations
 
-import json
+import threading
 import typing
 
 import anyio
-import httpx
 import pytest
 import respx
 
-from nemo_contract import AsyncClient, MessageKind, TurnTimeout, format_timeline
-from nemo_contract._events import GuiAction, translate
-from nemo_contract._turns import EDIT_OFFER, EXPORT_OFFER, STILL_WORKING
+from nemo_contract import AsyncClient, MessageKind, TurnTimeout
+from nemo_contract._turns import STILL_WORKING
 
-from .client_fixtures import GENERATE, Harness, harness_fixture, texts  # noqa: F401 - fixtures
+from .client_fixtures import API, DRAFT, GENERATE, Harness, Scripted, adk_text, harness_fixture, texts  # noqa: F401
 
 pytestmark = pytest.mark.anyio
 
-API = "https://api.example.test"
 TOOL_NAMES = ("generate_video_with_seedance", "edit_multitrack", "generate_music", "understand_video")
-GUI_WORDS = ("click", "Export", "preview", "Preview", "drag", "Drag", "open", "Open", "点击", "导出", "拖拽", "打开")
-
-
-# -- a scripted backend (respx) for what the emulator does not say on demand ----------------------------------------
-
-
-def _ok(data: object) -> httpx.Response:
-    return httpx.Response(200, json={"code": 0, "message": "success", "data": data})
-
-
-def _adk_text(text: str) -> bytes:
-    event = {"content": {"parts": [{"text": text}], "role": "model"}, "author": "nemo_agent", "id": "x"}
-    return b"data: " + json.dumps(event).encode() + b"\n\n"
-
-
-class Scripted:
-    """Token, session, a sequence of states and of turns; records each /run_sse body."""
-
-    def __init__(self, router: respx.MockRouter, drafts: list[dict[str, typing.Any]], turns: list[typing.Any]) -> None:
-        self.drafts, self.turns = list(drafts), list(turns)
-        self.bodies: list[dict[str, typing.Any]] = []
-        router.post(f"{API}/api/auth/anonymous-token").mock(
-            return_value=_ok({"token": "nmv_usr_scripted", "user_id": "anon_1", "credits": 100})
-        )
-        router.post(f"{API}/api/tasks/me/with-session/nemo_agent").mock(
-            return_value=_ok({"task_id": "task_1", "session_id": "1000000000000000001", "user_id": "anon_1"})
-        )
-        router.get(url__regex=rf"{API}/api/state/.*").mock(side_effect=self._state)
-        router.post(f"{API}/run_sse").mock(side_effect=self._turn)
-
-    def _state(self, request: httpx.Request) -> httpx.Response:
-        draft = self.drafts.pop(0) if len(self.drafts) > 1 else self.drafts[0]
-        return _ok({"session_id": "1000000000000000001", "state": {"draft": draft, "video_infos": []}})
-
-    def _turn(self, request: httpx.Request) -> httpx.Response:
-        self.bodies.append(json.loads(request.content))
-        content = self.turns.pop(0)
-        if isinstance(content, list):
-            content = _chunks(content)
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=content)
-
-
-async def _chunks(parts: list[bytes]) -> typing.AsyncIterator[bytes]:
-    for part in parts:
-        yield part
-
-
-DRAFT = {
-    "t": [
-        {"tt": 0, "sg": [{"id": "a", "n": "city timelapse", "st": 0, "d": 10000}]},
-        {"tt": 1, "sg": [{"id": "b", "n": "Lo-fi", "st": 0, "d": 10000, "v": 0.35}]},
-        {"tt": 7, "sg": [{"id": "c", "n": "Urban Dreams", "st": 0, "d": 3000, "x": "Urban Dreams"}]},
-    ],
-    "d": 10000,
-    "m": {"title": "Urban Dreams", "width": 1920, "height": 1080},
-}
 
 
 def _client(**options: typing.Any) -> AsyncClient:
@@ -86,9 +30,9 @@ async def test_events_are_handled_as_they_arrive() -> None:
     release = anyio.Event()
 
     async def stream() -> typing.AsyncIterator[bytes]:
-        yield _adk_text("First part.")
+        yield adk_text("First part.")
         await release.wait()  # the second event only exists once the first message was handed out
-        yield _adk_text("Second part.")
+        yield adk_text("Second part.")
 
     with respx.mock(assert_all_called=False) as router:
         Scripted(router, [DRAFT], [stream()])
@@ -111,96 +55,6 @@ async def test_tool_calls_stay_internal(harness: Harness) -> None:
     for message in messages:
         assert not any(name in message.text for name in TOOL_NAMES)
         assert "{" not in message.text
-
-
-# -- GUI words --------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "kept", "actions"),
-    [
-        ("Your video is ready! Click Export to save it.", "Your video is ready!", [GuiAction.EXPORT]),
-        ("Done! Open the Timeline panel to check it.", "Done!", [GuiAction.TIMELINE]),
-        ("Drag the title to 2s.", "", [GuiAction.EDIT]),
-        (
-            "All set. Preview in timeline, then click the Export button.",
-            "All set.",
-            [GuiAction.EXPORT, GuiAction.TIMELINE],
-        ),
-        ("Use the Export button to download it.", "", [GuiAction.EXPORT]),
-        ("Click Apply to keep the change.", "", [GuiAction.EDIT]),
-        (
-            "视频已生成！可以在时间线中预览，满意后点击导出保存。",
-            "视频已生成！",
-            [GuiAction.EXPORT, GuiAction.TIMELINE],
-        ),
-        ("打开时间线面板即可查看。", "", [GuiAction.TIMELINE]),
-        ("可以拖拽标题调整位置。", "", [GuiAction.EDIT]),
-        ("I added a 10s clip. It is 1.5s longer now.", "I added a 10s clip. It is 1.5s longer now.", []),
-        ("I can export it once you're happy.", "I can export it once you're happy.", []),
-    ],
-)
-def test_gui_instructions_are_taken_out(text: str, kept: str, actions: list[GuiAction]) -> None:
-    translation = translate(text)
-    assert translation.text == kept
-    assert [action for action, _ in translation.actions] == actions
-
-
-async def test_preview_and_export_words_become_a_summary_and_an_offer(harness: Harness) -> None:
-    async with harness.client() as client:
-        messages = await client.say(GENERATE)
-        draft = (await client.state()).draft
-    replies = texts(messages, MessageKind.REPLY)
-    assert replies
-    for reply in replies:
-        assert not any(word in reply for word in GUI_WORDS), reply
-    closing = json.loads((harness.journal("POST", "/run_sse")[0].events or [])[-1].removeprefix("data: "))
-    backend_words = closing["content"]["parts"][0]["text"]
-    assert "preview" in backend_words.lower() and "Export" in backend_words  # what was translated
-    assert texts(messages, MessageKind.TIMELINE) == [format_timeline(draft)]
-    assert EXPORT_OFFER in texts(messages, MessageKind.NOTICE)
-    assert harness.journal("POST", "/api/render/proxy/lambda") == []
-
-
-async def test_click_export_runs_the_export_with_auto_export(harness: Harness) -> None:
-    async with harness.client(auto_export=True) as client:
-        messages = await client.say(GENERATE)
-    assert len(harness.journal("POST", "/api/render/proxy/lambda")) == 1
-    assert messages[-1].kind is MessageKind.EXPORT
-    assert list(harness.folder.glob("render_*.mp4"))
-
-
-async def test_open_reads_the_state_and_shows_the_tracks() -> None:
-    with respx.mock(assert_all_called=False) as router:
-        Scripted(router, [DRAFT], [[_adk_text("Nothing changed. Open the Timeline panel to see the current tracks.")]])
-        async with _client() as client:
-            messages = await client.say("what is on my timeline?")
-    assert texts(messages, MessageKind.REPLY) == ["Nothing changed."]
-    assert texts(messages, MessageKind.TIMELINE) == [format_timeline(DRAFT)]
-
-
-async def test_drag_that_was_not_done_is_sent_as_an_edit() -> None:
-    moved = json.loads(json.dumps(DRAFT))
-    moved["t"][2]["sg"][0]["st"] = 2000
-    turns = [[_adk_text("Drag the title to start at 2s.")], [_adk_text("Moved the title to 2s.")]]
-    with respx.mock(assert_all_called=False) as router:
-        backend = Scripted(router, [DRAFT, DRAFT, DRAFT, DRAFT, moved], turns)
-        async with _client() as client:
-            messages = await client.say("move the title to 2 seconds")
-    sent = [body["new_message"]["parts"][0]["text"] for body in backend.bodies]
-    assert sent == ["move the title to 2 seconds", "Drag the title to start at 2s."]
-    assert "Moved the title to 2s." in texts(messages, MessageKind.REPLY)
-
-
-async def test_drag_after_a_change_is_only_offered(harness: Harness) -> None:
-    async with harness.client() as client:
-        await client.say("generate a 10-second video of a city timelapse")
-        harness.configure(silent_close_rate=0.0)
-        messages = await client.say('add a title "Hello There"')
-    backend_words = json.loads((harness.journal("POST", "/run_sse")[-1].events or [])[-1].removeprefix("data: "))
-    assert "Drag the title" in backend_words["content"]["parts"][0]["text"]
-    assert EDIT_OFFER in texts(messages, MessageKind.NOTICE)
-    assert len(harness.journal("POST", "/run_sse")) == 2
 
 
 # -- heartbeats -------------------------------------------------------------------------------------------------
@@ -290,15 +144,144 @@ async def test_a_cut_stream_is_treated_as_a_silent_close(harness: Harness) -> No
     assert len(harness.journal("POST", "/run_sse")) == 2
 
 
-async def test_the_fifteen_minute_limit(harness: Harness) -> None:
+# -- the 15-minute limit: a deadline on the injected clock, whatever the stream does --------------------------------
+
+#: The documents' limit, written out: a turn's stream may run "15 min".
+FIFTEEN_MINUTES = 900.0
+
+
+class Clock:
+    """An injected clock that the backend scripts below move: no real time passes."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self._jump: float | None = None
+
+    def jump_after_next_reading(self, seconds: float) -> None:
+        """The next reading is the time now; every later one is ``seconds`` on."""
+        self._jump = seconds
+
+    def __call__(self) -> float:
+        reading = self.now
+        if self._jump is not None:
+            self.now, self._jump = self.now + self._jump, None
+        return reading
+
+
+async def test_the_fifteen_minute_limit_with_the_emulator(harness: Harness) -> None:
     harness.configure(turn_durations={"generation": [1500, 1500]})
     async with harness.client() as client:
         await client.state()
         started = harness.emulator.clock.now()
         with pytest.raises(TurnTimeout) as raised:
             await client.say("generate a 10-second video of ocean waves")
-        assert 900 <= harness.emulator.clock.now() - started < 1200  # not the 1500 s the turn would take
+        assert harness.emulator.clock.now() - started >= FIFTEEN_MINUTES
+        assert str(raised.value) == "The backend did not finish within 15 minutes"
         assert isinstance(raised.value, TimeoutError)
         assert len(harness.journal("POST", "/run_sse")) == 1
         harness.configure(turn_durations={"text": [5, 5]})
         assert await client.say("hello")  # the session is free again: the stream was closed
+
+
+@pytest.mark.parametrize(("last", "times_out"), [(FIFTEEN_MINUTES - 0.5, False), (FIFTEEN_MINUTES, True)])
+async def test_the_limit_is_exactly_fifteen_minutes(last: float, times_out: bool) -> None:
+    clock = Clock()
+    opened: list[float] = []
+
+    async def stream() -> typing.AsyncIterator[bytes]:
+        opened.append(clock.now)
+        clock.now += 600
+        yield adk_text("Ten minutes in.")
+        clock.now = opened[0] + last
+        yield adk_text("The last words.")
+
+    with respx.mock(assert_all_called=False) as router:
+        Scripted(router, [DRAFT], [stream()])
+        async with _client(clock=clock) as client:
+            seen: list[str] = []
+            with anyio.fail_after(10):  # a guard only: nothing here waits
+                try:
+                    async for message in client.aiter_turn("make it longer"):
+                        if message.kind is MessageKind.REPLY:
+                            seen.append(message.text)
+                except TurnTimeout:
+                    seen.append("<timeout>")
+    assert seen[0] == "Ten minutes in."
+    assert seen[1:] == (["<timeout>"] if times_out else ["The last words."])
+
+
+async def test_a_stalled_stream_ends_at_the_deadline() -> None:
+    """A stream that stops sending (no heartbeat either) ends when the turn's 15 minutes are up, not a read timeout
+    later: each read waits only for the time the turn has left."""
+    clock = Clock()
+    closed = anyio.Event()
+
+    async def stall() -> typing.AsyncIterator[bytes]:
+        try:
+            clock.now += FIFTEEN_MINUTES - 0.01  # the backend worked 14:59.99, sent a heartbeat, then went quiet
+            yield b"data:\n\n"
+            await anyio.sleep_forever()
+            yield b"never"
+        finally:
+            closed.set()
+
+    with respx.mock(assert_all_called=False) as router:
+        backend = Scripted(router, [DRAFT], [stall()])
+        async with _client(clock=clock) as client:
+            with anyio.fail_after(10), pytest.raises(TurnTimeout):  # the guard fails a client that waits on
+                await client.say("add some sparkle")
+            assert closed.is_set()  # the stream was given up
+    assert len(backend.bodies) == 1
+
+
+async def test_a_stalled_stream_ends_at_the_deadline_with_the_sync_client() -> None:
+    """The same over a real socket: the synchronous client cuts the connection when the time is up."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, StreamingResponse
+    from starlette.routing import Route
+
+    from nemo_contract import Client
+
+    from .conftest import serve
+
+    clock = Clock()
+    gone = threading.Event()  # set in the server's thread
+    token = {"token": "nmv_usr_stall", "user_id": "anon_1"}
+
+    async def nothing() -> typing.AsyncIterator[bytes]:
+        try:
+            await anyio.sleep_forever()
+            yield b"never"
+        finally:
+            gone.set()
+
+    def envelope(data: object) -> JSONResponse:
+        return JSONResponse({"code": 0, "message": "success", "data": data})
+
+    async def run_sse(request: typing.Any) -> StreamingResponse:
+        # The client reads the clock once when the stream opens; by its next reading 14:59.99 have passed.
+        clock.jump_after_next_reading(FIFTEEN_MINUTES - 0.01)
+        return StreamingResponse(nothing(), media_type="text/event-stream")
+
+    app = Starlette(
+        routes=[
+            Route("/api/auth/anonymous-token", lambda r: envelope(token), methods=["POST"]),
+            Route("/api/tasks/me/with-session/nemo_agent", lambda r: envelope({"session_id": "1"}), methods=["POST"]),
+            Route("/api/state/nemo_agent/me/1/latest", lambda r: envelope({"state": {"draft": DRAFT}})),
+            Route("/run_sse", run_sse, methods=["POST"]),
+        ]
+    )
+
+    def turn(url: str) -> str:
+        with Client(base_url=url, clock=clock, sleep=lambda s: None) as client:
+            try:
+                client.say("add some sparkle")
+            except TurnTimeout as error:
+                return str(error)
+        return "no timeout"
+
+    with serve(app) as url:
+        with anyio.fail_after(10):  # a guard only
+            outcome = await anyio.to_thread.run_sync(turn, url, abandon_on_cancel=True)
+        assert outcome == "The backend did not finish within 15 minutes"
+        assert await anyio.to_thread.run_sync(gone.wait, 10)  # the server saw the client go

@@ -30,6 +30,8 @@ from nemo_contract import (
 )
 from nemo_contract._envelope import read_body, retry_after
 from nemo_contract._events import EventKind, StreamReader, interpret
+from nemo_contract._protocol import HTTP_STATUS
+from nemo_contract._text import mask_quotes
 
 API = "https://api.example.test"
 
@@ -99,6 +101,35 @@ def test_without_an_envelope_the_status_is_read() -> None:
         read_body(httpx.Response(200, text="ok"))
 
 
+def test_without_an_envelope_a_status_means_the_protocols_code() -> None:
+    """The client reads ``HTTP_STATUS`` backwards; where several codes share a status, the HTTP-level one."""
+    for code, status in HTTP_STATUS.items():
+        if code == Code.SUCCESS:
+            continue
+        sharing = [c for c, s in HTTP_STATUS.items() if s == status]
+        expected = status if status in sharing else code
+        with pytest.raises(APIError) as raised:
+            read_body(httpx.Response(status, text="<html>proxy page</html>"))
+        assert raised.value.code == expected, (code, status)
+        assert raised.value.http_status == status
+
+
+def test_the_status_table_is_the_protocol_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No copy of it: a status the protocol module gives a code is read as that code."""
+    monkeypatch.setitem(HTTP_STATUS, Code.RATE_LIMITED, 420)
+    with pytest.raises(RateLimited):
+        read_body(httpx.Response(420, text="Enhance your calm"))
+
+
+def test_quoted_text_is_masked_in_place() -> None:
+    text = "add \"Export Ready\", “导出”, 'Open Road' and 「拖拽」 but not you're or users' files"
+    masked = mask_quotes(text)
+    assert len(masked) == len(text)
+    for word in ("Export", "导出", "Open", "拖拽"):
+        assert word not in masked
+    assert "you're" in masked and "users' files" in masked
+
+
 def test_retry_after() -> None:
     assert retry_after(httpx.Response(429, headers={"Retry-After": "12"})) == 12
     assert retry_after(httpx.Response(429)) == 30
@@ -122,6 +153,35 @@ def test_a_429_without_retry_after_waits_30_seconds() -> None:
         with Client(base_url=API, token="t", sleep=slept.append) as client:
             assert client.credits().total == 1
     assert slept == [30.0]
+
+
+def test_a_token_request_without_a_client_id_is_retried_with_a_new_one() -> None:
+    """400 on the anonymous-token request ("missing X-Client-Id"): a new client id, and one more try."""
+    missing = httpx.Response(400, json={"code": 400, "message": "missing X-Client-Id", "data": None})
+    with respx.mock(assert_all_called=True) as router:
+        token = router.post(f"{API}/api/auth/anonymous-token").mock(
+            side_effect=[missing, httpx.Response(200, json={"code": 0, "data": {"token": "t", "user_id": "anon_1"}})]
+        )
+        session = {"code": 0, "data": {"session_id": "9"}}
+        router.post(f"{API}/api/tasks/me/with-session/nemo_agent").respond(json=session)
+        router.get(f"{API}/api/credits/balance/simple").respond(
+            json={"code": 0, "data": {"available": 100, "frozen": 0, "total": 100}}
+        )
+        with Client(base_url=API, sleep=lambda s: None) as client:
+            assert client.credits().available == 100
+            first, second = (call.request.headers["X-Client-Id"] for call in token.calls)
+            assert token.call_count == 2
+            assert first != second
+            assert client.credentials.client_id == second
+
+
+def test_a_second_400_on_the_token_request_is_not_retried_again() -> None:
+    missing = httpx.Response(400, json={"code": 400, "message": "missing X-Client-Id", "data": None})
+    with respx.mock(assert_all_called=True) as router:
+        token = router.post(f"{API}/api/auth/anonymous-token").mock(side_effect=[missing, missing, missing])
+        with Client(base_url=API, sleep=lambda s: None) as client, pytest.raises(nemo_contract.BadRequest):
+            client.credits()
+    assert token.call_count == 2
 
 
 def test_network_failures_are_one_clear_error() -> None:

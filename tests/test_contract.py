@@ -157,7 +157,7 @@ def test_the_stateful_runs_reach_deep_states() -> None:
 
 
 #: The documented variants of the stream and the render shapes, each held to the spec by a stateful run.
-VARIANTS = {
+VARIANTS: dict[str, dict[str, typing.Any]] = {
     "typed_json_wrapped": {"event_format": "typed", "heartbeat": "json", "render_shape": "wrapped"},
     "comment_heartbeats": {"heartbeat": "comment", "heartbeat_interval": 1},
 }

@@ -195,7 +195,7 @@ async def test_anonymous_token_limit_per_client_id(client: httpx.AsyncClient, em
 
 
 async def test_the_client_id_limit_counts_characters_not_bytes(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": ("é" * 64).encode()})
+    response = await client.post("/api/auth/anonymous-token", headers=[(b"X-Client-Id", ("é" * 64).encode())])
     assert response.status_code == 200
-    too_long = await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": ("é" * 65).encode()})
+    too_long = await client.post("/api/auth/anonymous-token", headers=[(b"X-Client-Id", ("é" * 65).encode())])
     assert too_long.status_code == 400

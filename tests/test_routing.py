@@ -44,6 +44,18 @@ pytestmark = pytest.mark.anyio
         ("upload this and export", Intent.EXPORT),
         # mixed scripts
         ("请export视频", Intent.EXPORT),
+        # quoted words are the user's titles, not keywords
+        ('add a title "Export Ready"', Intent.TURN),
+        ('change the title to "Upload Day"', Intent.TURN),
+        ("call it 'Status Report'", Intent.TURN),
+        ("标题改成“导出成功”", Intent.TURN),
+        ('export it as "final cut"', Intent.EXPORT),
+        # a keyword used as another word
+        ("balance the music and voice levels", Intent.TURN),
+        ("add end credits with the team's names", Intent.TURN),
+        ("add a status bar at the top", Intent.TURN),
+        ("what's my balance?", Intent.CREDITS),
+        ("credits left?", Intent.CREDITS),
     ],
 )
 def test_keywords(words: str, intent: Intent) -> None:
@@ -92,7 +104,7 @@ async def test_everything_else_is_a_turn(harness: Harness) -> None:
 
 
 async def test_export_words_run_the_export(harness: Harness) -> None:
-    async with harness.client() as client:
+    async with harness.client(auto_export=False) as client:
         await client.handle("generate a 5-second video of ocean waves")
         messages = await client.handle("导出")
     assert len(harness.journal("POST", "/api/render/proxy/lambda")) == 1
