@@ -25,6 +25,7 @@ __all__ = [
     "Row",
     "Server",
     "client_cpu",
+    "cpu_seconds",
     "fmt",
     "free_port",
     "log",
@@ -36,6 +37,7 @@ __all__ = [
     "server_cpu",
     "status_kib",
     "taskset_prefix",
+    "tree_command",
 ]
 
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
@@ -59,9 +61,13 @@ class Row:
     target: str = ""
     verdict: Verdict = "INFO"
     note: str = ""
+    #: When set, the ratio shown (the median of per-round ratios, which pairs runs taken side by side).
+    paired_ratio: float | None = None
 
     @property
     def ratio(self) -> float | None:
+        if self.paired_ratio is not None:
+            return self.paired_ratio
         if self.ours is None or not self.baseline:
             return None
         return self.ours / self.baseline
@@ -104,8 +110,12 @@ def percentile(values: typing.Sequence[float], q: float) -> float:
 # -- CPUs ------------------------------------------------------------------------------------------------------
 
 
+#: The CPUs this process may use when the bench starts, before it pins itself to the client CPU.
+_CPUS = sorted(os.sched_getaffinity(0))
+
+
 def _cpus() -> list[int]:
-    return sorted(os.sched_getaffinity(0))
+    return _CPUS
 
 
 def server_cpu() -> int | None:
@@ -161,6 +171,13 @@ def status_kib(pid: int) -> dict[str, int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid: int) -> bool:
     """Reset VmHWM to the current RSS (writing 5 to clear_refs); False when the kernel does not allow it."""
     try:
@@ -182,11 +199,25 @@ def free_port() -> int:
 
 
 def mock_command(*args: str) -> list[str]:
-    """``nemo-mock serve ...`` as installed beside this interpreter (the module form if the script is missing)."""
+    """``nemo-mock serve ...`` as installed beside this interpreter (the module form if the script is missing).
+
+    With ``NEMO_BENCH_TREE=/some/checkout`` set, the emulator is that tree's ``mock_server`` instead: how a
+    change is measured before and after (the same bench, the old code).
+    """
+    tree = os.environ.get("NEMO_BENCH_TREE")
+    if tree:
+        return tree_command(tree, "serve", *args)
     script = pathlib.Path(sys.executable).parent / "nemo-mock"
     if script.exists():
         return [str(script), "serve", *args]
     return [sys.executable, "-m", "mock_server", "serve", *args]
+
+
+def tree_command(tree: str, *args: str) -> list[str]:
+    """``nemo-mock ARGS`` run from the ``mock_server`` package in folder ``tree`` (first on sys.path, ahead of
+    the working directory and the installed project)."""
+    code = f"import sys; sys.path.insert(0, {tree!r}); from mock_server._cli import main; sys.exit(main())"
+    return [sys.executable, "-c", code, *args]
 
 
 def get_status(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> int | None:
@@ -222,6 +253,7 @@ class Server:
         timeout: float = 60.0,
         env: dict[str, str] | None = None,
         cpu: int | None = None,
+        ready_headers: dict[str, str] | None = None,
     ) -> Server:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         log_path = OUT_DIR / f"{name}.log"
@@ -237,7 +269,7 @@ class Server:
             )
         server = cls(name, process, f"http://127.0.0.1:{port}", log_path)
         deadline = time.monotonic() + timeout
-        while get_status(server.url + ready_path, timeout=1.0) is None:
+        while get_status(server.url + ready_path, timeout=1.0, headers=ready_headers) is None:
             if process.poll() is not None or time.monotonic() > deadline:
                 server.stop()
                 tail = log_path.read_text(errors="replace")[-2000:]

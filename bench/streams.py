@@ -17,11 +17,21 @@ import asyncio
 import dataclasses
 import datetime
 import json
-import os
 import time
 import urllib.request
 
-from ._common import OUT_DIR, Row, Server, free_port, log, mock_command, percentile, raise_nofile, status_kib
+from ._common import (
+    OUT_DIR,
+    Row,
+    Server,
+    cpu_seconds,
+    free_port,
+    log,
+    mock_command,
+    percentile,
+    raise_nofile,
+    status_kib,
+)
 
 __all__ = ["run"]
 
@@ -55,9 +65,24 @@ def _due(event: bytes) -> float:
     return datetime.datetime.fromisoformat(text).timestamp()
 
 
+class _Opened:
+    """Counts streams whose response has started; ``all`` is set once every stream has (or has failed)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.count = 0
+        self.all = asyncio.Event()
+
+    def add(self) -> None:
+        self.count += 1
+        if self.count >= self.total:
+            self.all.set()
+
+
 async def _one(
-    host: str, port: int, token: str, session_id: str, gate: asyncio.Semaphore, opened: list[int]
+    host: str, port: int, token: str, session_id: str, gate: asyncio.Semaphore, opened: _Opened
 ) -> StreamResult:
+    """One turn on its own connection: read the stream to its end, timing every heartbeat's arrival."""
     result = StreamResult()
     body = json.dumps(
         {
@@ -85,7 +110,7 @@ async def _one(
             if name.strip().lower() == "transfer-encoding" and "chunked" in value.lower():
                 chunked = True
         result.opened_at = time.time()
-        opened[0] += 1
+        opened.add()
         if result.status != 200 or not chunked:
             result.error = f"status {result.status}, chunked {chunked}"
             return result
@@ -113,16 +138,13 @@ async def _one(
                     result.error = "error event: " + event.decode(errors="replace")[:120]
     except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
+        if not result.opened_at:  # failed before its response started: it no longer holds up the ramp
+            result.opened_at = time.time()
+            opened.add()
         return result
     finally:
         if writer is not None:
             writer.close()
-
-
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _hold(
@@ -130,7 +152,7 @@ async def _hold(
 ) -> tuple[list[StreamResult], dict[str, float]]:
     """Open one stream per session, ``rate`` a second, hold them all, and gather every result."""
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
-    opened = [0]
+    opened = _Opened(len(sessions))
     started = time.monotonic()
     tasks = []
     for index, sid in enumerate(sessions):
@@ -139,16 +161,15 @@ async def _hold(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(_one("127.0.0.1", port, token, sid, gate, opened)))
     facts: dict[str, float] = {}
-    while opened[0] < len(sessions) and not all(t.done() for t in tasks):
-        await asyncio.sleep(0.01)
+    await opened.all.wait()
     facts["ramp_s"] = time.monotonic() - started
     facts["all_open_at"] = time.time()
-    log(f"streams: {opened[0]} streams open after {facts['ramp_s']:.1f} s")
+    log(f"streams: {opened.count} streams open after {facts['ramp_s']:.1f} s")
     await asyncio.sleep(3.0)  # let the heap settle with every stream open
     facts["rss_open_kib"] = status_kib(server.pid)["VmRSS"]
-    cpu0, t0 = _cpu_seconds(server.pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
     await asyncio.sleep(10.0)
-    facts["server_cpu_share"] = (_cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
+    facts["server_cpu_share"] = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
     facts["held_until"] = time.time()
     log(f"streams: server RSS {facts['rss_open_kib'] / 1024:.0f} MiB, server CPU {facts['server_cpu_share']:.0%}")
     return list(await asyncio.gather(*tasks)), facts
@@ -204,7 +225,8 @@ def run(*, streams: int = 2000, rate: float = 150.0, hold_seconds: float = 18.0)
             "",
             target="0",
             verdict="PASS" if not failed else "MISS",
-            note=f"{turn_seconds} s turns; ramp to {streams} open: {facts['ramp_s']:.1f} s" + (f"; {reasons}" if reasons else ""),
+            note=f"{turn_seconds} s turns; ramp to {streams} open: {facts['ramp_s']:.1f} s"
+            + (f"; {reasons}" if reasons else ""),
         ),
         Row(
             section,

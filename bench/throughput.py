@@ -3,19 +3,36 @@
 Three servers on the server CPU, one at a time under load from wrk on the client CPU: the emulator
 (``nemo-mock serve``), the bare Starlette baseline (``bench/baseline_app.py``, same bytes, same uvicorn
 settings) and Prism mocking ``specs/nemovideo.openapi.yaml`` at log level warn. Each gets a warm-up, then
-``ROUNDS`` measured runs interleaved with the others, and the median run counts.
+``rounds`` measured runs interleaved with the others; the ratios are medians of per-round ratios.
+
+A second emulator and bare app pair runs with httptools and uvloop on PYTHONPATH (installed into
+``bench/out/.tools``, never into the project's environment): what ``uvicorn[standard]`` would change. Each
+run also reads the server's CPU time per request from /proc, a figure less moved by other load than req/s.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 import subprocess
 import sys
+import typing
 import urllib.request
 
-from ._common import BENCH_DIR, ROOT, Row, Server, client_cpu, free_port, log, mock_command, taskset_prefix
-from ._tools import ensure_prism, ensure_wrk
+from ._common import (
+    BENCH_DIR,
+    ROOT,
+    Row,
+    Server,
+    client_cpu,
+    cpu_seconds,
+    free_port,
+    log,
+    mock_command,
+    taskset_prefix,
+)
+from ._tools import ensure_prism, ensure_uvicorn_standard, ensure_wrk
 
 __all__ = ["run"]
 
@@ -31,6 +48,7 @@ class WrkResult:
     p99_ms: float
     errors: int
     requests: int
+    cpu_us: float  # the server's CPU time per request
 
 
 def _token(base: str) -> str:
@@ -42,7 +60,7 @@ def _token(base: str) -> str:
         return token
 
 
-def _wrk(wrk: str, url: str, token: str, seconds: int) -> WrkResult:
+def _wrk(wrk: str, url: str, token: str, seconds: int, pid: int) -> WrkResult:
     command = [
         *taskset_prefix(client_cpu()),
         wrk,
@@ -57,7 +75,9 @@ def _wrk(wrk: str, url: str, token: str, seconds: int) -> WrkResult:
         f"Authorization: Bearer {token}",
         url + PATH,
     ]
+    cpu_before = cpu_seconds(pid)
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    cpu = cpu_seconds(pid) - cpu_before
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRKJSON "))
     data = json.loads(line.removeprefix("WRKJSON "))
     errors = sum(data[k] for k in ("connect", "read", "write", "status", "timeout"))
@@ -67,6 +87,7 @@ def _wrk(wrk: str, url: str, token: str, seconds: int) -> WrkResult:
         p99_ms=data["p99_us"] / 1000,
         errors=errors,
         requests=data["requests"],
+        cpu_us=cpu / max(data["requests"], 1) * 1e6,
     )
 
 
@@ -74,26 +95,47 @@ def _median_run(runs: list[WrkResult]) -> WrkResult:
     return sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
 
 
-def run(*, rounds: int = 3, seconds: int = 8, warmup: int = 2) -> list[Row]:
+def _paired(ours: list[WrkResult], baseline: list[WrkResult]) -> float:
+    """The median over rounds of ours / baseline, each pair measured one right after the other."""
+    return statistics.median(a.rps / b.rps for a, b in zip(ours, baseline, strict=True))
+
+
+def _prism_startup_warnings(server: Server) -> str:
+    """What Prism said at log level warn before any request: its objections to the spec (one line)."""
+    lines = [line.strip() for line in server.log_path.read_text(errors="replace").splitlines()]
+    found = [line for line in lines if "warn" in line.lower() or "error" in line.lower()]
+    return "; ".join(found)[:400]
+
+
+def run(*, rounds: int = 5, seconds: int = 6, warmup: int = 2, standard: bool = True) -> list[Row]:
     section = "1 credits"
     wrk, why = ensure_wrk()
     if wrk is None:
         return [Row(section, "throughput", None, "req/s", verdict="SKIP", note=why)]
     prism_cmd, prism_why = ensure_prism()
+    fast, fast_why = ensure_uvicorn_standard() if standard else (None, "not asked for")
 
     servers: dict[str, Server] = {}
     prism_note = ""
+    results: dict[str, list[WrkResult]] = {}
     try:
-        port = free_port()
         log("throughput: starting the emulator, the bare Starlette app and Prism on the server CPU")
-        servers["emulator"] = Server.start("emulator", mock_command("--port", str(port)), port, ready_path=PATH)
-        port = free_port()
-        servers["starlette"] = Server.start(
-            "starlette",
-            [sys.executable, "-m", "bench.baseline_app", "--port", str(port)],
-            port,
-            ready_path=PATH,
-        )
+        variants: list[tuple[str, dict[str, str]]] = [("", {})]
+        if fast is not None:
+            variants.append(("-std", {"PYTHONPATH": str(fast)}))
+        for suffix, env in variants:
+            port = free_port()
+            servers["emulator" + suffix] = Server.start(
+                "emulator" + suffix, mock_command("--port", str(port)), port, ready_path=PATH, env=env
+            )
+            port = free_port()
+            servers["starlette" + suffix] = Server.start(
+                "starlette" + suffix,
+                [sys.executable, "-m", "bench.baseline_app", "--port", str(port)],
+                port,
+                ready_path=PATH,
+                env=env,
+            )
         if prism_cmd is not None:
             port = free_port()
             try:
@@ -103,32 +145,39 @@ def run(*, rounds: int = 3, seconds: int = 8, warmup: int = 2) -> list[Row]:
                     port,
                     ready_path=PATH,
                     timeout=90,
+                    ready_headers={"Authorization": "Bearer bench"},
                 )
+                prism_note = _prism_startup_warnings(servers["prism"])
             except RuntimeError as exc:
                 prism_why = f"Prism did not start: {str(exc)[-300:]}"
+        # Each emulator has its own accounts: a valid token for each (the others ignore it).
         token = _token(servers["emulator"].url)
-        results: dict[str, list[WrkResult]] = {name: [] for name in servers}
+        tokens = {
+            name: _token(server.url) if name.startswith("emulator") else token for name, server in servers.items()
+        }
+        results = {name: [] for name in servers}
         for name, server in servers.items():
             log(f"throughput: warm-up {name} ({warmup} s)")
-            _wrk(wrk, server.url, token, warmup)
+            _wrk(wrk, server.url, tokens[name], warmup, server.pid)
         for round_no in range(1, rounds + 1):
             for name, server in servers.items():
-                result = _wrk(wrk, server.url, token, seconds)
+                result = _wrk(wrk, server.url, tokens[name], seconds, server.pid)
                 results[name].append(result)
                 log(
                     f"throughput: round {round_no}/{rounds} {name}: {result.rps:,.0f} req/s, "
-                    f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, errors {result.errors}"
+                    f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
+                    f"server CPU {result.cpu_us:.0f} us/request, errors {result.errors}"
                 )
-        if "prism" in servers:
-            # At log level warn Prism prints only what it objects to: that is what it rejected in the spec.
-            text = servers["prism"].log_path.read_text(errors="replace").strip()
-            prism_note = "Prism logged nothing at warn" if not text else "Prism warned: " + text[-300:]
     finally:
         for server in servers.values():
             server.stop()
 
-    ours = _median_run(results["emulator"])
-    bare = _median_run(results["starlette"])
+    def verdict(ok: bool) -> typing.Literal["PASS", "MISS"]:
+        return "PASS" if ok else "MISS"
+
+    ours, bare = _median_run(results["emulator"]), _median_run(results["starlette"])
+    how = f"{CONNECTIONS} connections, medians of {rounds} rounds x {seconds} s; ratio = median of per-round ratios"
+    vs_bare = _paired(results["emulator"], results["starlette"])
     rows = [
         Row(
             section,
@@ -138,14 +187,17 @@ def run(*, rounds: int = 3, seconds: int = 8, warmup: int = 2) -> list[Row]:
             bare.rps,
             "bare Starlette",
             ">= 0.8x",
-            "PASS" if ours.rps >= 0.8 * bare.rps else "MISS",
-            f"{CONNECTIONS} conns, median of {rounds} x {seconds} s; errors: ours {ours.errors}, bare {bare.errors}",
+            verdict(vs_bare >= 0.8),
+            f"{how}; uvicorn as installed ({_implementation()}); server CPU per request (median run): ours "
+            f"{ours.cpu_us:.0f} us, bare {bare.cpu_us:.0f} us; errors: ours {ours.errors}, bare {bare.errors}",
+            paired_ratio=vs_bare,
         ),
         Row(section, "p50 latency vs bare", ours.p50_ms, "ms", bare.p50_ms, "bare Starlette"),
         Row(section, "p99 latency vs bare", ours.p99_ms, "ms", bare.p99_ms, "bare Starlette"),
     ]
-    if "prism" in results:
-        prism = _median_run(results["prism"])
+    prism = _median_run(results["prism"]) if "prism" in results else None
+    if prism is not None:
+        vs_prism = _paired(results["emulator"], results["prism"])
         rows += [
             Row(
                 section,
@@ -155,12 +207,63 @@ def run(*, rounds: int = 3, seconds: int = 8, warmup: int = 2) -> list[Row]:
                 prism.rps,
                 "Prism",
                 ">= 4x",
-                "PASS" if ours.rps >= 4 * prism.rps else "MISS",
-                f"Prism errors {prism.errors}; {prism_note}",
+                verdict(vs_prism >= 4),
+                f"{how}; Prism CPU {prism.cpu_us:.0f} us/request (node's main thread; it has more); "
+                f"Prism errors {prism.errors}; "
+                + (f"Prism at start-up: {prism_note}" if prism_note else "Prism printed no warning at start-up"),
+                paired_ratio=vs_prism,
             ),
             Row(section, "p50 latency vs Prism", ours.p50_ms, "ms", prism.p50_ms, "Prism"),
             Row(section, "p99 latency vs Prism", ours.p99_ms, "ms", prism.p99_ms, "Prism"),
         ]
     else:
-        rows.append(Row(section, "throughput vs Prism", ours.rps, "req/s", target=">= 4x", verdict="SKIP", note=prism_why))
+        rows.append(
+            Row(section, "throughput vs Prism", ours.rps, "req/s", target=">= 4x", verdict="SKIP", note=prism_why)
+        )
+    if "emulator-std" in results:
+        fast_ours, fast_bare = _median_run(results["emulator-std"]), _median_run(results["starlette-std"])
+        fast_vs_bare = _paired(results["emulator-std"], results["starlette-std"])
+        what_if = "what if: uvicorn[standard] (httptools + uvloop on PYTHONPATH, not in the project's dependencies)"
+        rows.append(
+            Row(
+                section,
+                "[uvicorn[standard]] throughput vs bare Starlette",
+                fast_ours.rps,
+                "req/s",
+                fast_bare.rps,
+                "bare Starlette, same",
+                ">= 0.8x",
+                verdict(fast_vs_bare >= 0.8),
+                f"{what_if}; CPU per request: ours {fast_ours.cpu_us:.0f} us, bare {fast_bare.cpu_us:.0f} us; "
+                f"p99 ours {fast_ours.p99_ms:.1f} ms, bare {fast_bare.p99_ms:.1f} ms; "
+                f"errors: ours {fast_ours.errors}, bare {fast_bare.errors}",
+                paired_ratio=fast_vs_bare,
+            )
+        )
+        if prism is not None:
+            fast_vs_prism = _paired(results["emulator-std"], results["prism"])
+            rows.append(
+                Row(
+                    section,
+                    "[uvicorn[standard]] throughput vs Prism",
+                    fast_ours.rps,
+                    "req/s",
+                    prism.rps,
+                    "Prism",
+                    ">= 4x",
+                    verdict(fast_vs_prism >= 4),
+                    what_if,
+                    paired_ratio=fast_vs_prism,
+                )
+            )
+    elif standard:
+        rows.append(Row(section, "[uvicorn[standard]] rows", None, "", verdict="SKIP", note=fast_why))
     return rows
+
+
+def _implementation() -> str:
+    import importlib.util
+
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"{http} + {loop}"

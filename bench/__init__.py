@@ -1,0 +1,1 @@
+"""The benchmark suite: ``python -m bench`` (``make bench``) runs every section and prints one table."""
