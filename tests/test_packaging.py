@@ -39,14 +39,21 @@ def test_the_wheel_carries_both_packages_the_specs_and_both_commands(wheel: path
     assert not any(n.startswith("tests/") for n in names)
 
 
-def test_an_installed_copy_finds_its_specs_inside_itself(wheel: pathlib.Path, tmp_path: pathlib.Path) -> None:
-    target = tmp_path / "site"
+@pytest.fixture(scope="module")
+def installed(wheel: pathlib.Path, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """The wheel installed as ``pip install`` would, into a folder of its own."""
+    target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
         check=True,
         capture_output=True,
         timeout=300,
     )
+    return target
+
+
+def test_an_installed_copy_finds_its_specs_inside_itself(installed: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    target = installed
     env = {**os.environ, "PYTHONPATH": str(target)}
     probe = "from nemo_contract._specs import spec_path, load_spec; print(spec_path()); print(load_spec()['openapi'])"
     result = subprocess.run(
@@ -63,18 +70,12 @@ def test_an_installed_copy_finds_its_specs_inside_itself(wheel: pathlib.Path, tm
         assert "usage:" in shown.stdout
 
 
-def test_the_installed_emulator_serves(wheel: pathlib.Path, tmp_path: pathlib.Path) -> None:
+def test_the_installed_emulator_serves(installed: pathlib.Path, tmp_path: pathlib.Path) -> None:
     import signal
 
     import httpx
 
-    target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    target = installed
     env = {**os.environ, "PYTHONPATH": str(target)}
     process = subprocess.Popen(
         [str(target / "bin" / "nemo-mock"), "serve", "--port", "0"],
