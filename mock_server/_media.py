@@ -9,10 +9,12 @@ built by muxing copies of those packets with shifted timestamps, so a 30-minute 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -138,27 +140,35 @@ def render_mp4(
     end = duration_ms * fps  # in ticks: duration_ms / 1000 s * (fps * _TICKS) ticks/s
     frame_count = -(-end // _TICKS)
 
+    options = {"movflags": "+faststart"}
+    with _written_atomically(path) as temp, av.open(str(temp), "w", format="mp4", container_options=options) as out:
+        stream = out.add_mux_stream("h264", rate=fps, width=width, height=height, time_base=time_base)
+        for index in range(frame_count):
+            # A trailing partial GOP is just its first frames: P-frames only refer backwards.
+            data, keyframe = gop[index % len(gop)]
+            packet = av.Packet(data)
+            packet.stream = stream
+            packet.time_base = time_base
+            packet.pts = packet.dts = index * _TICKS
+            packet.duration = min(_TICKS, end - index * _TICKS)
+            packet.is_keyframe = keyframe
+            out.mux_one(packet)
+    return path.stat().st_size
+
+
+@contextlib.contextmanager
+def _written_atomically(path: Path) -> Iterator[Path]:
+    """A temp path beside ``path`` to write; renamed onto ``path`` when the block ends well, removed if not,
+    so a reader never sees a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # A unique temp name (not from the seed: never on the wire) lets two writers race without clobbering.
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     try:
-        with av.open(str(temp), "w", format="mp4", container_options={"movflags": "+faststart"}) as out:
-            stream = out.add_mux_stream("h264", rate=fps, width=width, height=height, time_base=time_base)
-            for index in range(frame_count):
-                # A trailing partial GOP is just its first frames: P-frames only refer backwards.
-                data, keyframe = gop[index % len(gop)]
-                packet = av.Packet(data)
-                packet.stream = stream
-                packet.time_base = time_base
-                packet.pts = packet.dts = index * _TICKS
-                packet.duration = min(_TICKS, end - index * _TICKS)
-                packet.is_keyframe = keyframe
-                out.mux_one(packet)
+        yield temp
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return path.stat().st_size
 
 
 def _check_render_args(width: int, height: int, duration_ms: int, fps: int, color: tuple[int, int, int]) -> None:
@@ -231,27 +241,20 @@ def render_mp3(path: Path, *, duration_ms: int, sample_rate: int = 22050) -> int
 
     import av
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     samples = duration_ms * sample_rate // 1000
     chunk = 1152  # one MP3 frame of samples
     # One period-aligned block of a soft 220 Hz tone, reused for every frame.
     tone = array.array("h", (int(1600 * math.sin(2 * math.pi * 220 * i / sample_rate)) for i in range(chunk)))
-    try:
-        with av.open(str(temp), "w", format="mp3") as out:
-            stream = out.add_stream("libmp3lame", rate=sample_rate, layout="mono")
-            for start in range(0, samples, chunk):
-                count = min(chunk, samples - start)
-                frame = av.AudioFrame(format="s16p", layout="mono", samples=count)
-                frame.planes[0].update(tone[:count].tobytes())
-                frame.sample_rate = sample_rate
-                frame.pts = start
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-            for packet in stream.encode(None):
+    with _written_atomically(path) as temp, av.open(str(temp), "w", format="mp3") as out:
+        stream = out.add_stream("libmp3lame", rate=sample_rate, layout="mono")
+        for start in range(0, samples, chunk):
+            count = min(chunk, samples - start)
+            frame = av.AudioFrame(format="s16p", layout="mono", samples=count)
+            frame.planes[0].update(tone[:count].tobytes())
+            frame.sample_rate = sample_rate
+            frame.pts = start
+            for packet in stream.encode(frame):
                 out.mux(packet)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        for packet in stream.encode(None):
+            out.mux(packet)
     return path.stat().st_size
