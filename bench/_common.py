@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import pathlib
 import resource
@@ -33,6 +34,7 @@ __all__ = [
     "mock_command",
     "percentile",
     "pin_self",
+    "post_json",
     "raise_nofile",
     "server_cpu",
     "status_kib",
@@ -218,6 +220,17 @@ def tree_command(tree: str, *args: str) -> list[str]:
     the working directory and the installed project)."""
     code = f"import sys; sys.path.insert(0, {tree!r}); from mock_server._cli import main; sys.exit(main())"
     return [sys.executable, "-c", code, *args]
+
+
+def post_json(base: str, path: str, body: dict[str, object] | None, headers: dict[str, str]) -> dict[str, object]:
+    """POST a JSON body (or none) and return the envelope's ``data``."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method="POST", headers=headers)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        found: dict[str, object] = json.load(response)["data"]
+        return found
 
 
 def get_status(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> int | None:

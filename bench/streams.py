@@ -18,7 +18,6 @@ import dataclasses
 import datetime
 import json
 import time
-import urllib.request
 
 from ._common import (
     OUT_DIR,
@@ -29,6 +28,7 @@ from ._common import (
     log,
     mock_command,
     percentile,
+    post_json,
     raise_nofile,
     status_kib,
 )
@@ -48,16 +48,6 @@ class StreamResult:
     lateness: list[float] = dataclasses.field(default_factory=list)
     arrivals: list[float] = dataclasses.field(default_factory=list)
     opened_at: float = 0.0
-
-
-def _post(base: str, path: str, body: dict[str, object] | None, headers: dict[str, str]) -> dict[str, object]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method="POST", headers=headers)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        found: dict[str, object] = json.load(response)["data"]
-        return found
 
 
 def _due(event: bytes) -> float:
@@ -196,11 +186,11 @@ def run(*, streams: int = 2000, rate: float = 150.0, hold_seconds: float = 18.0)
     command = mock_command("--port", str(port), "--config", str(config))
     with Server.start("emulator-streams", command, port, ready_path="/__mock__/health") as server:
         base = server.url
-        token = str(_post(base, "/api/auth/anonymous-token", None, {"X-Client-Id": "bench-streams"})["token"])
+        token = str(post_json(base, "/api/auth/anonymous-token", None, {"X-Client-Id": "bench-streams"})["token"])
         auth = {"Authorization": f"Bearer {token}"}
         log(f"streams: creating {streams} sessions")
         path = "/api/tasks/me/with-session/nemo_agent"
-        sessions = [str(_post(base, path, {"task_name": f"s{i}"}, auth)["session_id"]) for i in range(streams)]
+        sessions = [str(post_json(base, path, {"task_name": f"s{i}"}, auth)["session_id"]) for i in range(streams)]
         rss_idle = status_kib(server.pid)["VmRSS"]
         log(f"streams: opening {streams} /run_sse turns ({turn_seconds:g} s each, heartbeat every 1 s)")
         results, facts = asyncio.run(_hold(server, port, token, sessions, rate))

@@ -19,25 +19,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
-from ._common import ROOT, Row, Server, free_port, log, median, mock_command, reset_peak, status_kib
+from ._common import ROOT, Row, Server, free_port, log, median, mock_command, post_json, reset_peak, status_kib
 
 __all__ = ["run"]
 
 MIB = 1024 * 1024
 BOUNDARY = "nemo-bench-7f3a9c"
 CHUNK = MIB
-
-
-def _post_json(base: str, path: str, body: dict[str, object] | None, headers: dict[str, str]) -> dict[str, object]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method="POST", headers=headers)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        found: dict[str, object] = json.load(response)["data"]
-        return found
 
 
 def _clip() -> bytes:
@@ -140,12 +129,10 @@ def run(*, refusals: int = 20) -> list[Row]:
     with Server.start(
         "emulator-uploads", mock_command("--port", str(port)), port, ready_path="/__mock__/health"
     ) as server:
-        token = str(
-            _post_json(server.url, "/api/auth/anonymous-token", None, {"X-Client-Id": "bench-uploads"})["token"]
-        )
+        token = str(post_json(server.url, "/api/auth/anonymous-token", None, {"X-Client-Id": "bench-uploads"})["token"])
         auth = {"Authorization": f"Bearer {token}"}
         path = "/api/tasks/me/with-session/nemo_agent"
-        session_id = str(_post_json(server.url, path, {"task_name": "uploads"}, auth)["session_id"])
+        session_id = str(post_json(server.url, path, {"task_name": "uploads"}, auth)["session_id"])
 
         status, body, _ = _upload(port, token, session_id, clip, len(clip))  # warm-up: loads PyAV, the parser
         if status != 200:
