@@ -14,19 +14,13 @@ from nemo_contract._specs import ADMIN_SPEC
 from ._clock import iso8601
 from ._config import ConfigError
 from ._emulator import emulator_of
-from ._envelope import ok, read_json
+from ._envelope import ok
 from ._errors import ProtocolError
-from ._validation import validate_body, validate_query
+from ._validation import read_valid_json, validate_query
 
 __all__ = ["ROUTES"]
 
 MAX_WAIT = 60.0
-
-
-async def _json(request: Request, path: str) -> typing.Any:
-    body = await read_json(request)
-    validate_body(body, path, request.method, ADMIN_SPEC)
-    return body
 
 
 async def health(request: Request) -> Response:
@@ -49,7 +43,7 @@ async def reset(request: Request) -> Response:
 
 
 async def advance(request: Request) -> Response:
-    body = await _json(request, "/__mock__/clock/advance")
+    body = await read_valid_json(request, "/__mock__/clock/advance", ADMIN_SPEC)
     clock = emulator_of(request).clock
     try:
         return ok({"now": iso8601(clock.advance(float(body["seconds"])))})
@@ -60,7 +54,7 @@ async def advance(request: Request) -> Response:
 async def config(request: Request) -> Response:
     emulator = emulator_of(request)
     if request.method == "PUT":
-        patch = await _json(request, "/__mock__/config")
+        patch = await read_valid_json(request, "/__mock__/config", ADMIN_SPEC)
         try:
             emulator.set_config(emulator.current_config().merged(patch), new_faults="faults" in patch)
         except ConfigError as exc:
@@ -78,7 +72,7 @@ def _parse_time(value: str) -> float:
 async def account(request: Request) -> Response:
     emulator = emulator_of(request)
     user_id = request.path_params["user_id"]
-    body = await _json(request, "/__mock__/accounts/{user_id}")
+    body = await read_valid_json(request, "/__mock__/accounts/{user_id}", ADMIN_SPEC)
     found = emulator.store.accounts.get(user_id)
     if found is None:
         raise ProtocolError(Code.NOT_FOUND, f"no account {user_id!r}")

@@ -25,18 +25,16 @@ from nemo_contract._protocol import (
 from ._clock import iso8601
 from ._emulator import emulator_of
 from ._envelope import ok
-from ._envelope import read_json as read_body
 from ._errors import ProtocolError
 from ._files import MediaFile
 from ._store import Account, Session, Token
-from ._validation import validate_body
+from ._validation import read_valid_json
 
 __all__ = [
     "credits",
     "file_info",
     "issue_token",
     "new_session",
-    "read_json",
     "serve_generated",
     "serve_upload",
     "state",
@@ -49,13 +47,6 @@ _URL_DEFAULTS: dict[FileType, tuple[float | None, int | None, int | None, float 
     FileType.IMAGE: (None, 1920, 1080, None),
     FileType.AUDIO: (30.0, None, None, None),
 }
-
-
-async def read_json(request: Request, path: str) -> typing.Any:
-    """The request's JSON body, checked against the spec's schema for ``path``; 400 names the problem."""
-    body = await read_body(request)
-    validate_body(body, path, request.method)
-    return body
 
 
 def base_url(request: Request) -> str:
@@ -107,7 +98,7 @@ async def new_session(request: Request) -> Response:
     emulator = emulator_of(request)
     token, _ = emulator.authenticate(request)
     emulator.own_user(token, request.path_params["user"])
-    body = await read_json(request, PATHS.create_session)
+    body = await read_valid_json(request, PATHS.create_session)
     store = emulator.store
     session = Session(
         session_id=store.ids.session_id(),
@@ -178,7 +169,7 @@ async def upload(request: Request) -> Response:
 
 
 async def _url_upload(request: Request) -> list[dict[str, typing.Any]]:
-    body = await read_json(request, PATHS.upload)
+    body = await read_valid_json(request, PATHS.upload)
     store = emulator_of(request).store
     files = []
     for url in body["urls"]:

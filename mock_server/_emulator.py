@@ -6,7 +6,6 @@ import dataclasses
 import pathlib
 import shutil
 import tempfile
-import typing
 
 from starlette.requests import Request
 
@@ -104,7 +103,3 @@ class Emulator:
 def emulator_of(request: Request) -> Emulator:
     emulator: Emulator = request.app.state.emulator
     return emulator
-
-
-def header_values(request: Request, names: typing.Iterable[str]) -> dict[str, str | None]:
-    return {name: request.headers.get(name) or None for name in names}

@@ -24,13 +24,14 @@ from nemo_contract._protocol import (
     draft_is_exportable,
 )
 
-from ._api import base_url, read_json
+from ._api import base_url
 from ._emulator import Emulator, emulator_of
 from ._envelope import json_response
 from ._errors import ProtocolError
 from ._faults import FaultPlan
 from ._files import MediaFile
 from ._store import Render
+from ._validation import read_valid_json
 
 __all__ = ["cancel_render", "download_render", "poll_render", "serve_result", "start_render"]
 
@@ -151,7 +152,7 @@ async def start_render(request: Request) -> Response:
         raise ProtocolError(Code.EXPORT_BLOCKED, "missing attribution headers: " + ", ".join(missing))
     if not account.export_allowed:
         raise ProtocolError(Code.EXPORT_BLOCKED, "export is not available on this plan; this is not about credits")
-    body = await read_json(request, PATHS.render_start)
+    body = await read_valid_json(request, PATHS.render_start)
     emulator.session_of(token, body["sessionId"])
     store = emulator.store
     if body["id"] in store.renders:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import functools
 import typing
 
+from starlette.requests import Request
+
 from nemo_contract._protocol import Code
 from nemo_contract._specs import API_SPEC, load_spec
 
+from ._envelope import read_json
 from ._errors import ProtocolError
 
 if typing.TYPE_CHECKING:
@@ -20,7 +23,7 @@ if typing.TYPE_CHECKING:
     import referencing
     from jsonschema.protocols import Validator
 
-__all__ = ["body_validator", "validate_body", "validate_query"]
+__all__ = ["body_validator", "read_valid_json", "validate_body", "validate_query"]
 
 
 @functools.cache
@@ -106,3 +109,10 @@ def validate_query(
             raise ProtocolError(Code.BAD_REQUEST, f"invalid query parameter {name}: {error.message}")
         found[name] = value
     return found
+
+
+async def read_valid_json(request: Request, path: str, spec_name: str = API_SPEC) -> typing.Any:
+    """The request's JSON body, checked against the spec's schema for ``path``; 400 names the problem."""
+    body = await read_json(request)
+    validate_body(body, path, request.method, spec_name)
+    return body
