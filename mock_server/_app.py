@@ -30,15 +30,17 @@ logger = logging.getLogger("nemo_mock")
 
 
 def _routes() -> list[Route]:
+    # The router tries routes in order, so the ones integrations call most (balance checks, render polls, state
+    # reads) come first. Order changes no match: the only overlapping patterns, poll and download, keep theirs.
     api = [
+        (PATHS.credits, _api.credits, ["GET"]),
+        (PATHS.render_poll, _renders.poll_render, ["GET"]),
+        (PATHS.state, _api.state, ["GET"]),
+        (PATHS.run_sse, _sse.run_sse, ["POST"]),
         (PATHS.anonymous_token, _api.issue_token, ["POST"]),
         (PATHS.create_session, _api.new_session, ["POST"]),
-        (PATHS.run_sse, _sse.run_sse, ["POST"]),
         (PATHS.upload, _api.upload, ["POST"]),
-        (PATHS.credits, _api.credits, ["GET"]),
-        (PATHS.state, _api.state, ["GET"]),
         (PATHS.render_start, _renders.start_render, ["POST"]),
-        (PATHS.render_poll, _renders.poll_render, ["GET"]),
         (PATHS.render_cancel, _renders.cancel_render, ["POST"]),
         (PATHS.render_download, _renders.download_render, ["GET"]),
         ("/render-result/{render_id}.mp4", _renders.serve_result, ["GET"]),

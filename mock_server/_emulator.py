@@ -9,7 +9,7 @@ import tempfile
 
 from starlette.requests import Request
 
-from nemo_contract._protocol import Code, Header
+from nemo_contract._protocol import Code
 
 from ._clock import VirtualClock
 from ._config import Config
@@ -18,9 +18,15 @@ from ._faults import Faults
 from ._journal import Journal
 from ._store import Account, Session, Store, Token
 
-__all__ = ["Emulator", "emulator_of"]
+__all__ = ["BEARER_KEY", "EMULATOR_KEY", "Emulator", "emulator_of"]
 
 VERSION = "0.1.0"
+
+#: What EmulatorMiddleware leaves in every request's ASGI scope for the handlers, so the work is done once per
+#: request: the emulator, and the bearer token sent (None without an Authorization header, "" when the header
+#: holds no bearer token).
+EMULATOR_KEY = "nemo_mock.emulator"
+BEARER_KEY = "nemo_mock.bearer"
 
 
 class Emulator:
@@ -79,11 +85,10 @@ class Emulator:
 
     def authenticate(self, request: Request) -> tuple[Token, Account]:
         """The caller's token and account, or 1001."""
-        header = request.headers.get(Header.AUTHORIZATION.value, "")
-        scheme, _, value = header.partition(" ")
-        token = self.store.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        value: str | None = request.scope.get(BEARER_KEY)
+        token = self.store.tokens.get(value) if value else None
         if token is None:
-            raise ProtocolError(Code.TOKEN_INVALID, "token missing or invalid" if not header else None)
+            raise ProtocolError(Code.TOKEN_INVALID, "token missing or invalid" if value is None else None)
         if self.clock.now() >= token.expires_at:
             raise ProtocolError(Code.TOKEN_INVALID, "token expired")
         return token, self.store.accounts[token.user_id]
@@ -101,5 +106,5 @@ class Emulator:
 
 
 def emulator_of(request: Request) -> Emulator:
-    emulator: Emulator = request.app.state.emulator
+    emulator: Emulator = request.scope[EMULATOR_KEY]
     return emulator

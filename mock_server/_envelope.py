@@ -13,7 +13,17 @@ from nemo_contract._protocol import HTTP_STATUS, Code, StatusMode
 
 from ._errors import ProtocolError
 
-__all__ = ["MAX_JSON_BYTES", "dumps", "error_response", "json_response", "loads", "ok", "read_json"]
+__all__ = [
+    "MAX_JSON_BYTES",
+    "dumps",
+    "encoded_response",
+    "error_response",
+    "json_response",
+    "loads",
+    "ok",
+    "ok_body",
+    "read_json",
+]
 
 
 #: Deeper bodies are refused: nothing in the protocol nests past a dozen levels.
@@ -94,9 +104,19 @@ def json_response(value: typing.Any, status: int = 200, headers: typing.Mapping[
     return Response(dumps(value), status_code=status, headers=headers, media_type="application/json")
 
 
+def ok_body(data: typing.Any) -> bytes:
+    """The bytes of ``{"code":0,"message":"success","data":...}``."""
+    return dumps({"code": 0, "message": "success", "data": data})
+
+
+def encoded_response(body: bytes) -> Response:
+    """A 200 with JSON already encoded (by ``ok_body``, say)."""
+    return Response(body, media_type="application/json")
+
+
 def ok(data: typing.Any) -> Response:
     """``{"code":0,"message":"success","data":...}``."""
-    return json_response({"code": 0, "message": "success", "data": data})
+    return encoded_response(ok_body(data))
 
 
 def error_response(error: ProtocolError, status_mode: StatusMode) -> Response:

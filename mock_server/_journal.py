@@ -9,27 +9,55 @@ import typing
 
 import anyio
 
+from nemo_contract._protocol import ATTRIBUTION_HEADERS
+
 __all__ = ["Entry", "Journal"]
 
 #: At most this many events of one stream are kept, so a long stream cannot grow the journal without bound.
 MAX_EVENTS_PER_ENTRY = 1000
+#: (journal key, raw lower-case header name) of each attribution header.
+_ATTRIBUTION = tuple(
+    (h.value.removeprefix("X-Skill-").lower(), h.value.lower().encode("latin-1")) for h in ATTRIBUTION_HEADERS
+)
 
 
 @dataclasses.dataclass(slots=True)
 class Entry:
+    """One request. It keeps the request's raw headers and derives what the journal shows from them only when
+    read: recording sits on the path of every request, reading is rare."""
+
     seq: int
     time: float
     method: str
     path: str
-    query: str
+    raw_query: bytes
+    raw_headers: typing.Sequence[tuple[bytes, bytes]]  # as in the ASGI scope: lower-case names
     token: str | None
-    headers_present: list[str]
-    attribution: dict[str, str | None]
+    user_id: str | None
     status: int | None = None
     code: int | None = None
-    user_id: str | None = None
     events: list[str] | None = None
     complete: bool = False
+
+    @property
+    def query(self) -> str:
+        return self.raw_query.decode("latin-1")
+
+    @property
+    def headers_present(self) -> list[str]:
+        """The names of the headers sent, in title case, sorted."""
+        return sorted({name.decode("latin-1").title() for name, _ in self.raw_headers})
+
+    @property
+    def attribution(self) -> dict[str, str | None]:
+        """The first value of each attribution header (``source``, ``version``, ``platform``), or None."""
+        return {key: self._first(name) for key, name in _ATTRIBUTION}
+
+    def _first(self, name: bytes) -> str | None:
+        for key, value in self.raw_headers:
+            if key == name:
+                return value.decode("latin-1")
+        return None
 
     def add_event(self, event: str) -> None:
         if self.events is None:
@@ -66,9 +94,18 @@ class Journal:
     def resize(self, size: int) -> None:
         self._entries = collections.deque(self._entries, maxlen=max(size, 1))
 
-    def record(self, **fields: typing.Any) -> Entry:
+    def record(
+        self,
+        time: float,
+        method: str,
+        path: str,
+        raw_query: bytes,
+        raw_headers: typing.Sequence[tuple[bytes, bytes]],
+        token: str | None,
+        user_id: str | None,
+    ) -> Entry:
         self._seq += 1
-        entry = Entry(seq=self._seq, **fields)
+        entry = Entry(self._seq, time, method, path, raw_query, raw_headers, token, user_id)
         self._entries.append(entry)
         if self._arrived is not None:
             arrived, self._arrived = self._arrived, None

@@ -9,9 +9,9 @@ import typing
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nemo_contract._protocol import ATTRIBUTION_HEADERS, PATHS, Code, Header, register_url
+from nemo_contract._protocol import PATHS, Code, Header, register_url
 
-from ._emulator import Emulator
+from ._emulator import BEARER_KEY, EMULATOR_KEY, Emulator
 from ._envelope import error_response
 from ._errors import ProtocolError
 
@@ -21,10 +21,10 @@ __all__ = ["EmulatorMiddleware", "fault_error"]
 MAX_MATCH_BODY = 1024 * 1024
 _CODE_PEEK = 64 * 1024
 _MOCK_FAULT = Header.MOCK_FAULT.value.lower()
+_RAW_MOCK_FAULT = _MOCK_FAULT.encode("latin-1")
+_RAW_AUTHORIZATION = Header.AUTHORIZATION.value.lower().encode("latin-1")
 _LEADING_CODE = re.compile(rb'\{"code":(-?[0-9]{1,9})[,}]')
 _FAULT_CODES = sorted(int(c) for c in Code if c is not Code.SUCCESS)
-#: (journal key, lower-case header name) of each attribution header.
-_ATTRIBUTION = tuple((h.value.removeprefix("X-Skill-").lower(), h.value.lower()) for h in ATTRIBUTION_HEADERS)
 
 
 def fault_error(emulator: Emulator, code: int, token_value: str | None) -> ProtocolError:
@@ -42,41 +42,55 @@ def fault_error(emulator: Emulator, code: int, token_value: str | None) -> Proto
     return ProtocolError(Code(code))
 
 
-def _bearer(headers: typing.Mapping[str, str]) -> str | None:
-    scheme, _, value = headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+def _bearer(authorization: bytes | None) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; None without the header, "" if it holds no token."""
+    if authorization is None:
+        return None
+    scheme, _, value = authorization.partition(b" ")
+    value = value.strip()
+    return value.decode("latin-1") if value and scheme.lower() == b"bearer" else ""
 
 
 class EmulatorMiddleware:
+    """Journals every API request and applies faults and rate limits before the handler runs.
+
+    It sits on the path of every request, so the common case (no fault can apply) does the least: one pass
+    over the raw headers, a journal entry that keeps them as they are, and a ``send`` that notes the status
+    and the envelope's code on the way out.
+    """
+
     def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
         self.app = app
         self.emulator = emulator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith("/__mock__/"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        emulator = self.emulator
-        # One pass over the raw headers (ASGI names are lower-case; the first value of a name counts, as in
-        # Starlette's Headers.get).
-        headers: dict[str, str] = {}
-        for raw_name, raw_value in scope["headers"]:
-            name = raw_name.decode("latin-1")
-            if name not in headers:
-                headers[name] = raw_value.decode("latin-1")
-        method: str = scope["method"]
-        token_value = _bearer(headers)
+        emulator = scope[EMULATOR_KEY] = self.emulator
+        path: str = scope["path"]
+        if path.startswith("/__mock__/"):
+            await self.app(scope, receive, send)
+            return
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
+        # The first value of a name counts, as in Starlette's Headers.get (ASGI names are lower-case).
+        authorization = fault_requested = None
+        for name, value in raw_headers:
+            if name == _RAW_AUTHORIZATION:
+                if authorization is None:
+                    authorization = value
+            elif name == _RAW_MOCK_FAULT and fault_requested is None:
+                fault_requested = value
+        token_value = scope[BEARER_KEY] = _bearer(authorization)
         token = emulator.store.tokens.get(token_value) if token_value else None
         entry = emulator.journal.record(
-            time=emulator.clock.now(),
-            method=method,
-            path=path,
-            query=scope.get("query_string", b"").decode("latin-1"),
-            token=token_value,
-            user_id=token.user_id if token else None,
-            headers_present=sorted({k.title() for k in headers}),
-            attribution={name: headers.get(header) for name, header in _ATTRIBUTION},
+            emulator.clock.now(),
+            scope["method"],
+            path,
+            scope.get("query_string", b""),
+            raw_headers,
+            token_value or None,
+            token.user_id if token else None,
         )
         peek = bytearray()
         streaming = False
@@ -95,14 +109,21 @@ class EmulatorMiddleware:
                 if streaming:
                     if chunk:
                         entry.add_event(chunk.decode("utf-8", "replace").rstrip("\n"))
-                elif len(peek) < _CODE_PEEK:
-                    peek.extend(chunk[: _CODE_PEEK - len(peek)])
-                if not message.get("more_body", False):
+                    if not message.get("more_body", False):
+                        entry.complete = True
+                        entry.code = 0
+                elif message.get("more_body", False):
+                    if len(peek) < _CODE_PEEK:
+                        peek.extend(chunk[: _CODE_PEEK - len(peek)])
+                else:
                     entry.complete = True
-                    entry.code = _code_of(peek, entry.status) if not streaming else 0
+                    entry.code = _code_of(peek + chunk[:_CODE_PEEK] if peek else chunk, entry.status)
             await send(message)
 
-        if _MOCK_FAULT in headers or emulator.config.rate_limit is not None or emulator.faults.rules:
+        if fault_requested is not None or emulator.config.rate_limit is not None or emulator.faults.rules:
+            headers: dict[str, str] = {}
+            for raw_name, raw_value in raw_headers:
+                headers.setdefault(raw_name.decode("latin-1"), raw_value.decode("latin-1"))
             try:
                 error, receive = await self._faults(scope, receive, headers, token_value)
             except ProtocolError as exc:

@@ -17,7 +17,7 @@ from nemo_contract._protocol import Code, register_url
 
 from ._errors import ProtocolError
 
-__all__ = ["Account", "Ids", "Render", "Session", "Store", "Token"]
+__all__ = ["Account", "Ids", "Render", "Session", "Store", "Token", "balance"]
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -55,6 +55,11 @@ class Ids:
         return f"f_{self._next('file').getrandbits(64):016x}"
 
 
+def balance(available: int, frozen: int) -> dict[str, int]:
+    """An account's credits as the protocol shows them."""
+    return {"available": available, "frozen": frozen, "total": available + frozen}
+
+
 @dataclasses.dataclass(slots=True)
 class Account:
     user_id: str
@@ -63,8 +68,8 @@ class Account:
     export_allowed: bool = True
     registered: bool = False
 
-    def to_dict(self) -> dict[str, typing.Any]:
-        return {"available": self.available, "frozen": self.frozen, "total": self.available + self.frozen}
+    def to_dict(self) -> dict[str, int]:
+        return balance(self.available, self.frozen)
 
     def freeze(self, cost: int) -> None:
         """Reserve a turn's cost, or refuse with 2001 (with the register link for anonymous users)."""
