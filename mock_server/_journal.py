@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import fnmatch
+import re
 import typing
 
 import anyio
@@ -15,6 +16,9 @@ __all__ = ["Entry", "Journal"]
 
 #: At most this many events of one stream are kept, so a long stream cannot grow the journal without bound.
 MAX_EVENTS_PER_ENTRY = 1000
+#: How much of a response body an entry keeps: enough for the code at the start of an envelope.
+HEAD_BYTES = 64
+_LEADING_CODE = re.compile(rb'\{"code":(-?[0-9]{1,9})[,}]')
 #: (journal key, raw lower-case header name) of each attribution header.
 _ATTRIBUTION = tuple(
     (h.value.removeprefix("X-Skill-").lower(), h.value.lower().encode("latin-1")) for h in ATTRIBUTION_HEADERS
@@ -35,9 +39,25 @@ class Entry:
     token: str | None
     user_id: str | None
     status: int | None = None
-    code: int | None = None
+    head: bytes = b""  # the first bytes of the response body
+    streamed: bool = False
     events: list[str] | None = None
     complete: bool = False
+
+    @property
+    def code(self) -> int | None:
+        """The envelope's code once the response is complete (0 for a stream)."""
+        if not self.complete:
+            return None
+        if self.streamed:
+            return 0
+        # The emulator's JSON starts with its code, or with the success flag of the render poll's other shape.
+        found = _LEADING_CODE.match(self.head)
+        if found is not None:
+            return int(found[1])
+        if self.head.startswith(b'{"success":true'):
+            return 0
+        return None if self.status is None or self.status >= 400 else 0
 
     @property
     def query(self) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import re
 import typing
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,16 +12,15 @@ from nemo_contract._protocol import PATHS, Code, Header, register_url
 from ._emulator import BEARER_KEY, EMULATOR_KEY, Emulator
 from ._envelope import error_response
 from ._errors import ProtocolError
+from ._journal import HEAD_BYTES
 
 __all__ = ["EmulatorMiddleware", "fault_error"]
 
 #: Bodies larger than this are not read for ``body_contains`` matching (uploads stay streamed).
 MAX_MATCH_BODY = 1024 * 1024
-_CODE_PEEK = 64 * 1024
 _MOCK_FAULT = Header.MOCK_FAULT.value.lower()
 _RAW_MOCK_FAULT = _MOCK_FAULT.encode("latin-1")
 _RAW_AUTHORIZATION = Header.AUTHORIZATION.value.lower().encode("latin-1")
-_LEADING_CODE = re.compile(rb'\{"code":(-?[0-9]{1,9})[,}]')
 _FAULT_CODES = sorted(int(c) for c in Code if c is not Code.SUCCESS)
 
 
@@ -92,33 +89,40 @@ class EmulatorMiddleware:
             token_value or None,
             token.user_id if token else None,
         )
-        peek = bytearray()
-        streaming = False
+        # The journalled sends are plain functions that hand back send()'s awaitable: one coroutine less per
+        # message on the path of every response.
+        if path == PATHS.run_sse:
 
-        async def journalled_send(message: Message) -> None:
-            nonlocal streaming
-            kind = message["type"]
-            if kind == "http.response.start":
-                entry.status = message["status"]
-                for key, value in message.get("headers", ()):
-                    if key.lower() == b"content-type":
-                        streaming = value.startswith(b"text/event-stream")
-                        break
-            elif kind == "http.response.body":
-                chunk: bytes = message.get("body", b"")
-                if streaming:
-                    if chunk:
-                        entry.add_event(chunk.decode("utf-8", "replace").rstrip("\n"))
-                    if not message.get("more_body", False):
-                        entry.complete = True
-                        entry.code = 0
-                elif message.get("more_body", False):
-                    if len(peek) < _CODE_PEEK:
-                        peek.extend(chunk[: _CODE_PEEK - len(peek)])
-                else:
-                    entry.complete = True
-                    entry.code = _code_of(peek + chunk[:_CODE_PEEK] if peek else chunk, entry.status)
-            await send(message)
+            def journalled_send(message: Message) -> typing.Awaitable[None]:
+                # A turn answers with an event stream, or with an envelope when it is refused.
+                kind = message["type"]
+                if kind == "http.response.start":
+                    entry.status = message["status"]
+                    for key, value in message.get("headers", ()):
+                        if key.lower() == b"content-type":
+                            entry.streamed = value.startswith(b"text/event-stream")
+                            break
+                elif kind == "http.response.body":
+                    chunk: bytes = message.get("body", b"")
+                    if entry.streamed:
+                        if chunk:
+                            entry.add_event(chunk.decode("utf-8", "replace").rstrip("\n"))
+                    elif not entry.head:
+                        entry.head = chunk[:HEAD_BYTES]
+                    entry.complete = not message.get("more_body", False)
+                return send(message)
+
+        else:
+
+            def journalled_send(message: Message) -> typing.Awaitable[None]:
+                kind = message["type"]
+                if kind == "http.response.start":
+                    entry.status = message["status"]
+                elif kind == "http.response.body":
+                    if not entry.head:
+                        entry.head = message.get("body", b"")[:HEAD_BYTES]
+                    entry.complete = not message.get("more_body", False)
+                return send(message)
 
         if fault_requested is not None or emulator.config.rate_limit is not None or emulator.faults.rules:
             headers: dict[str, str] = {}
@@ -201,20 +205,3 @@ async def _read_small_body(headers: typing.Mapping[str, str], receive: Receive) 
         return message
 
     return body, replay
-
-
-def _code_of(peek: bytes | bytearray, status: int | None) -> int | None:
-    # The emulator's own envelopes are compact JSON that starts with the code: read it without parsing the body.
-    found = _LEADING_CODE.match(peek)
-    if found is not None:
-        return int(found[1])
-    try:
-        value = json.loads(peek)
-    except ValueError:
-        return None if status is None or status >= 400 else 0
-    if isinstance(value, dict):
-        if isinstance(value.get("code"), int):
-            return int(value["code"])
-        if value.get("success") is True:
-            return 0
-    return None

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from mock_server._emulator import Emulator
-from nemo_contract._protocol import TOKEN_LIFETIME, register_url
+from nemo_contract._protocol import MESSAGES, TOKEN_LIFETIME, Code, register_url
 
 from .conftest import new_session, new_token
 
@@ -68,7 +68,8 @@ async def test_missing_or_bad_tokens_get_1001(client: httpx.AsyncClient, header:
     headers = {} if header is None else {"Authorization": header}
     response = await client.get("/api/credits/balance/simple", headers=headers)
     assert response.status_code == 401
-    assert response.json() == {"code": 1001, "message": response.json()["message"], "data": None}
+    message = "token missing or invalid" if header is None else MESSAGES[Code.TOKEN_INVALID]
+    assert response.json() == {"code": 1001, "message": message, "data": None}
 
 
 async def test_session_creation_and_state_of_a_new_session(client: httpx.AsyncClient) -> None:
@@ -122,6 +123,17 @@ async def test_credits_of_a_new_user(client: httpx.AsyncClient) -> None:
     token, _ = await new_token(client)
     response = await client.get("/api/credits/balance/simple", headers=bearer(token))
     assert response.json()["data"] == {"available": 100, "frozen": 0, "total": 100}
+
+
+async def test_the_balance_follows_every_change_of_the_account(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    # The balance's bytes are cached by value: each change must still show, back and forth.
+    token, user_id = await new_token(client)
+    account = emulator.store.accounts[user_id]
+    states = [(100, 0), (40, 0), (40, 25), (100, 0), (0, 7)]
+    seen = []
+    for account.available, account.frozen in states:
+        seen.append((await client.get("/api/credits/balance/simple", headers=bearer(token))).json()["data"])
+    assert seen == [{"available": a, "frozen": f, "total": a + f} for a, f in states]
 
 
 @pytest.mark.parametrize(
