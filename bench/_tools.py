@@ -7,16 +7,14 @@ is skipped, never as a failure of the run.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pathlib
 import shutil
 import subprocess
-import sys
 
 from ._common import OUT_DIR, log
 
-__all__ = ["PRISM_PACKAGE", "ensure_prism", "ensure_uvicorn_standard", "ensure_wrk", "prism_version"]
+__all__ = ["PRISM_PACKAGE", "ensure_prism", "ensure_wrk", "prism_version"]
 
 #: The version measured in RESULTS.md; pinned so a rerun compares like with like.
 PRISM_PACKAGE = "@stoplight/prism-cli@5.14.2"
@@ -77,26 +75,3 @@ def prism_version() -> str | None:
 
     version: str = json.loads(manifest.read_text())["version"]
     return version
-
-
-#: Where the optional fast HTTP parser and event loop go for the what-if rows (never into the project's venv).
-STANDARD = TOOLS / "uvicorn-standard"
-
-
-def ensure_uvicorn_standard() -> tuple[pathlib.Path | None, str]:
-    """A folder to put on PYTHONPATH so uvicorn picks httptools and uvloop (what ``uvicorn[standard]`` adds).
-
-    (None, why) when they are already in the environment (the main rows use them then) or cannot be had.
-    """
-    if importlib.util.find_spec("httptools") and importlib.util.find_spec("uvloop"):
-        return None, "httptools and uvloop are installed: the rows above already use them"
-    if (STANDARD / "httptools").is_dir() and (STANDARD / "uvloop").is_dir():
-        return STANDARD, ""
-    log(f"installing httptools and uvloop into {STANDARD} (for the uvicorn[standard] rows only)")
-    ok, output = _run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(STANDARD), "httptools", "uvloop"],
-        timeout=300,
-    )
-    if ok and (STANDARD / "httptools").is_dir() and (STANDARD / "uvloop").is_dir():
-        return STANDARD, ""
-    return None, f"pip install httptools uvloop failed: {output.strip()[-200:]}"

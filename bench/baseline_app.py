@@ -1,10 +1,10 @@
 """The baseline: a bare Starlette app that answers the credits endpoint with the emulator's exact bytes.
 
-    python -m bench.baseline_app --port 8001
+    python -m bench.baseline_app --port 8001 [--http auto|h11|httptools] [--loop auto|asyncio|uvloop]
 
-It runs under uvicorn with the settings ``nemo-mock serve`` uses (same loop and HTTP implementation, as
-uvicorn picks them from what is installed; warning log level, no access log, lifespan on), so the only
-difference measured is what the emulator does per request. ``/__mock__/health`` answers too, for start-up timing.
+It runs under uvicorn with the settings ``nemo-mock serve`` uses (the HTTP parser and loop given, warning log
+level, no access log, lifespan on), so the only difference measured is what the emulator does per request.
+``/__mock__/health`` answers too, for start-up timing.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.baseline_app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"])
+    parser.add_argument("--loop", default="auto", choices=["asyncio", "auto", "uvloop"])
     args = parser.parse_args(argv)
     import uvicorn
 
@@ -51,6 +53,8 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         log_level="warning",
+        http=args.http,
+        loop=args.loop,
         access_log=False,
         timeout_graceful_shutdown=5,
         lifespan="on",

@@ -5,14 +5,15 @@ Three servers on the server CPU, one at a time under load from wrk on the client
 settings) and Prism mocking ``specs/nemovideo.openapi.yaml`` at log level warn. Each gets a warm-up, then
 ``rounds`` measured runs interleaved with the others; the ratios are medians of per-round ratios.
 
-A second emulator and bare app pair runs with httptools and uvloop on PYTHONPATH (installed into
-``bench/out/.tools``, never into the project's environment): what ``uvicorn[standard]`` would change. Each
-run also reads the server's CPU time per request from /proc, a figure less moved by other load than req/s.
+Both the emulator and the bare app run on each of uvicorn's two stacks, named on their command lines: h11 on
+asyncio (uvicorn alone) and httptools on uvloop (the project's ``fast`` extra). Each run also reads the
+server's CPU time per request from /proc, a figure less moved by other load than req/s.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import statistics
 import subprocess
@@ -32,7 +33,7 @@ from ._common import (
     mock_command,
     taskset_prefix,
 )
-from ._tools import ensure_prism, ensure_uvicorn_standard, ensure_wrk
+from ._tools import ensure_prism, ensure_wrk
 
 __all__ = ["run"]
 
@@ -107,34 +108,81 @@ def _prism_startup_warnings(server: Server) -> str:
     return "; ".join(found)[:400]
 
 
-def run(*, rounds: int = 5, seconds: int = 6, warmup: int = 2, standard: bool = True) -> list[Row]:
+#: uvicorn's two stacks: (name in the table, the flags both servers get, the packages it needs).
+STACKS = (
+    ("h11 + asyncio", ("--http", "h11", "--loop", "asyncio"), ()),
+    ("httptools + uvloop, the fast extra", ("--http", "httptools", "--loop", "uvloop"), ("httptools", "uvloop")),
+)
+
+
+def _stack_rows(section: str, stack: str, results: dict[str, list[WrkResult]], how: str) -> list[Row]:
+    def verdict(ok: bool) -> typing.Literal["PASS", "MISS"]:
+        return "PASS" if ok else "MISS"
+
+    ours, bare = _median_run(results["emulator"]), _median_run(results["starlette"])
+    vs_bare = _paired(results["emulator"], results["starlette"])
+    rows = [
+        Row(
+            section,
+            f"[{stack}] throughput vs bare Starlette",
+            ours.rps,
+            "req/s",
+            bare.rps,
+            "bare Starlette, same stack",
+            ">= 0.8x",
+            verdict(vs_bare >= 0.8),
+            f"{how}; server CPU per request (median run): ours {ours.cpu_us:.0f} us, bare {bare.cpu_us:.0f} us; "
+            f"p50 ours {ours.p50_ms:.1f} ms, bare {bare.p50_ms:.1f} ms; errors: ours {ours.errors}, bare {bare.errors}",
+            paired_ratio=vs_bare,
+        ),
+        Row(section, f"[{stack}] p99 latency vs bare", ours.p99_ms, "ms", bare.p99_ms, "bare Starlette"),
+    ]
+    if "prism" in results:
+        prism = _median_run(results["prism"])
+        vs_prism = _paired(results["emulator"], results["prism"])
+        rows += [
+            Row(
+                section,
+                f"[{stack}] throughput vs Prism",
+                ours.rps,
+                "req/s",
+                prism.rps,
+                "Prism",
+                ">= 4x",
+                verdict(vs_prism >= 4),
+                f"{how}; p50 ours {ours.p50_ms:.1f} ms, Prism {prism.p50_ms:.1f} ms",
+                paired_ratio=vs_prism,
+            ),
+            Row(section, f"[{stack}] p99 latency vs Prism", ours.p99_ms, "ms", prism.p99_ms, "Prism"),
+        ]
+    return rows
+
+
+def run(*, rounds: int = 5, seconds: int = 6, warmup: int = 2) -> list[Row]:
     section = "1 credits"
     wrk, why = ensure_wrk()
     if wrk is None:
         return [Row(section, "throughput", None, "req/s", verdict="SKIP", note=why)]
     prism_cmd, prism_why = ensure_prism()
-    fast, fast_why = ensure_uvicorn_standard() if standard else (None, "not asked for")
+    stacks = [(name, flags) for name, flags, needs in STACKS if all(importlib.util.find_spec(n) for n in needs)]
+    missing = [name for name, _, needs in STACKS if not all(importlib.util.find_spec(n) for n in needs)]
 
     servers: dict[str, Server] = {}
     prism_note = ""
     results: dict[str, list[WrkResult]] = {}
     try:
-        log("throughput: starting the emulator, the bare Starlette app and Prism on the server CPU")
-        variants: list[tuple[str, dict[str, str]]] = [("", {})]
-        if fast is not None:
-            variants.append(("-std", {"PYTHONPATH": str(fast)}))
-        for suffix, env in variants:
+        log("throughput: starting the emulator and the bare Starlette app on each stack, and Prism, on the server CPU")
+        for stack, flags in stacks:
             port = free_port()
-            servers["emulator" + suffix] = Server.start(
-                "emulator" + suffix, mock_command("--port", str(port)), port, ready_path=PATH, env=env
+            servers[f"emulator|{stack}"] = Server.start(
+                f"emulator, {stack}", mock_command("--port", str(port), *flags), port, ready_path=PATH
             )
             port = free_port()
-            servers["starlette" + suffix] = Server.start(
-                "starlette" + suffix,
-                [sys.executable, "-m", "bench.baseline_app", "--port", str(port)],
+            servers[f"starlette|{stack}"] = Server.start(
+                f"starlette, {stack}",
+                [sys.executable, "-m", "bench.baseline_app", "--port", str(port), *flags],
                 port,
                 ready_path=PATH,
-                env=env,
             )
         if prism_cmd is not None:
             port = free_port()
@@ -151,9 +199,8 @@ def run(*, rounds: int = 5, seconds: int = 6, warmup: int = 2, standard: bool = 
             except RuntimeError as exc:
                 prism_why = f"Prism did not start: {str(exc)[-300:]}"
         # Each emulator has its own accounts: a valid token for each (the others ignore it).
-        token = _token(servers["emulator"].url)
         tokens = {
-            name: _token(server.url) if name.startswith("emulator") else token for name, server in servers.items()
+            name: _token(server.url) if name.startswith("emulator") else "bench" for name, server in servers.items()
         }
         results = {name: [] for name in servers}
         for name, server in servers.items():
@@ -172,98 +219,31 @@ def run(*, rounds: int = 5, seconds: int = 6, warmup: int = 2, standard: bool = 
         for server in servers.values():
             server.stop()
 
-    def verdict(ok: bool) -> typing.Literal["PASS", "MISS"]:
-        return "PASS" if ok else "MISS"
-
-    ours, bare = _median_run(results["emulator"]), _median_run(results["starlette"])
     how = f"{CONNECTIONS} connections, medians of {rounds} rounds x {seconds} s; ratio = median of per-round ratios"
-    vs_bare = _paired(results["emulator"], results["starlette"])
-    rows = [
-        Row(
-            section,
-            "throughput vs bare Starlette",
-            ours.rps,
-            "req/s",
-            bare.rps,
-            "bare Starlette",
-            ">= 0.8x",
-            verdict(vs_bare >= 0.8),
-            f"{how}; uvicorn as installed ({_implementation()}); server CPU per request (median run): ours "
-            f"{ours.cpu_us:.0f} us, bare {bare.cpu_us:.0f} us; errors: ours {ours.errors}, bare {bare.errors}",
-            paired_ratio=vs_bare,
-        ),
-        Row(section, "p50 latency vs bare", ours.p50_ms, "ms", bare.p50_ms, "bare Starlette"),
-        Row(section, "p99 latency vs bare", ours.p99_ms, "ms", bare.p99_ms, "bare Starlette"),
-    ]
-    prism = _median_run(results["prism"]) if "prism" in results else None
-    if prism is not None:
-        vs_prism = _paired(results["emulator"], results["prism"])
-        rows += [
+    rows: list[Row] = []
+    for stack, _ in stacks:
+        of_stack = {name.partition("|")[0]: runs for name, runs in results.items() if name.endswith(f"|{stack}")}
+        if "prism" in results:
+            of_stack["prism"] = results["prism"]
+        rows += _stack_rows(section, stack, of_stack, how)
+    if "prism" in results:
+        prism = _median_run(results["prism"])
+        rows.append(
             Row(
                 section,
-                "throughput vs Prism",
-                ours.rps,
-                "req/s",
+                "Prism itself",
                 prism.rps,
-                "Prism",
-                ">= 4x",
-                verdict(vs_prism >= 4),
-                f"{how}; Prism CPU {prism.cpu_us:.0f} us/request (node's main thread; it has more); "
-                f"Prism errors {prism.errors}; "
-                + (f"Prism at start-up: {prism_note}" if prism_note else "Prism printed no warning at start-up"),
-                paired_ratio=vs_prism,
-            ),
-            Row(section, "p50 latency vs Prism", ours.p50_ms, "ms", prism.p50_ms, "Prism"),
-            Row(section, "p99 latency vs Prism", ours.p99_ms, "ms", prism.p99_ms, "Prism"),
-        ]
-    else:
-        rows.append(
-            Row(section, "throughput vs Prism", ours.rps, "req/s", target=">= 4x", verdict="SKIP", note=prism_why)
-        )
-    if "emulator-std" in results:
-        fast_ours, fast_bare = _median_run(results["emulator-std"]), _median_run(results["starlette-std"])
-        fast_vs_bare = _paired(results["emulator-std"], results["starlette-std"])
-        what_if = "what if: uvicorn[standard] (httptools + uvloop on PYTHONPATH, not in the project's dependencies)"
-        rows.append(
-            Row(
-                section,
-                "[uvicorn[standard]] throughput vs bare Starlette",
-                fast_ours.rps,
                 "req/s",
-                fast_bare.rps,
-                "bare Starlette, same",
-                ">= 0.8x",
-                verdict(fast_vs_bare >= 0.8),
-                f"{what_if}; CPU per request: ours {fast_ours.cpu_us:.0f} us, bare {fast_bare.cpu_us:.0f} us; "
-                f"p99 ours {fast_ours.p99_ms:.1f} ms, bare {fast_bare.p99_ms:.1f} ms; "
-                f"errors: ours {fast_ours.errors}, bare {fast_bare.errors}",
-                paired_ratio=fast_vs_bare,
+                note=f"Prism CPU {prism.cpu_us:.0f} us/request (node's main thread; it has more); errors "
+                f"{prism.errors}; "
+                + (f"Prism at start-up: {prism_note}" if prism_note else "Prism printed no warning at start-up"),
+                verdict="INFO",
             )
         )
-        if prism is not None:
-            fast_vs_prism = _paired(results["emulator-std"], results["prism"])
-            rows.append(
-                Row(
-                    section,
-                    "[uvicorn[standard]] throughput vs Prism",
-                    fast_ours.rps,
-                    "req/s",
-                    prism.rps,
-                    "Prism",
-                    ">= 4x",
-                    verdict(fast_vs_prism >= 4),
-                    what_if,
-                    paired_ratio=fast_vs_prism,
-                )
-            )
-    elif standard:
-        rows.append(Row(section, "[uvicorn[standard]] rows", None, "", verdict="SKIP", note=fast_why))
+    else:
+        rows.append(Row(section, "throughput vs Prism", None, "req/s", target=">= 4x", verdict="SKIP", note=prism_why))
+    rows += [
+        Row(section, f"[{name}] rows", None, "", verdict="SKIP", note="httptools and uvloop are not installed")
+        for name in missing
+    ]
     return rows
-
-
-def _implementation() -> str:
-    import importlib.util
-
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    return f"{http} + {loop}"

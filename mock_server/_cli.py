@@ -1,7 +1,7 @@
 """``nemo-mock``: run the emulator.
 
     nemo-mock serve [--host 127.0.0.1] [--port 8000] [--seed 0] [--time-scale 1.0] [--clock-start TIME]
-                    [--config FILE] [--data-dir DIR]
+                    [--config FILE] [--data-dir DIR] [--http auto|h11|httptools] [--loop auto|asyncio|uvloop]
 
 It prints its base URL once it listens. Ctrl-C or SIGTERM ends open streams and exits 0. A bad flag or config
 file gets one line on standard error and exit status 2.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
+import importlib.util
 import math
 import pathlib
 import signal
@@ -68,7 +69,31 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=pathlib.Path, help="YAML or JSON file of knobs and fault rules")
     serve.add_argument("--data-dir", type=pathlib.Path, help="where uploads and renders are kept (default: a temp dir)")
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--http",
+        default="auto",
+        choices=["auto", "h11", "httptools"],
+        help="uvicorn's HTTP parser (default auto: httptools when installed, as with the 'fast' extra, else h11)",
+    )
+    serve.add_argument(
+        "--loop",
+        default="auto",
+        choices=["asyncio", "auto", "uvloop"],
+        help="event loop (default auto: uvloop when installed, else asyncio)",
+    )
     return parser
+
+
+#: The package an explicit --http or --loop choice needs (uvicorn itself would fail only once it starts).
+_NEEDS = {"httptools": "httptools", "uvloop": "uvloop"}
+
+
+def _missing(args: argparse.Namespace) -> str | None:
+    for flag, choice in (("--http", args.http), ("--loop", args.loop)):
+        package = _NEEDS.get(choice)
+        if package is not None and importlib.util.find_spec(package) is None:
+            return f"{flag} {choice} needs the {package} package (pip install 'nemo-contract[fast]')"
+    return None
 
 
 def _tune_gc() -> None:
@@ -98,6 +123,10 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"nemo-mock: {exc}", file=sys.stderr)
         return 2
+    missing = _missing(args)
+    if missing is not None:
+        print(f"nemo-mock: {missing}", file=sys.stderr)
+        return 2
     app = create_app(
         seed=args.seed,
         time_scale=args.time_scale,
@@ -121,6 +150,8 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             log_level=args.log_level,
+            http=args.http,
+            loop=args.loop,
             access_log=False,
             timeout_graceful_shutdown=5,
             lifespan="on",

@@ -13,6 +13,10 @@ import pytest
 
 pytestmark = pytest.mark.live
 
+#: The two server stacks: uvicorn as bare (h11 on asyncio) and with the 'fast' extra (httptools on uvloop).
+STACK_FLAGS = [("--http", "h11", "--loop", "asyncio"), ("--http", "httptools", "--loop", "uvloop")]
+STACKS = [pytest.param(flags, id=f"{flags[1]}-{flags[3]}") for flags in STACK_FLAGS]
+
 
 def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
@@ -39,9 +43,10 @@ def _stop(process: subprocess.Popen[str], sig: int) -> tuple[int, str]:
     return process.returncode, err
 
 
+@pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_serve_prints_its_url_answers_health_and_exits_0(sig: int) -> None:
-    process, url = _start("--seed", "3", "--time-scale", "2")
+def test_serve_prints_its_url_answers_health_and_exits_0(sig: int, stack: tuple[str, ...]) -> None:
+    process, url = _start("--seed", "3", "--time-scale", "2", *stack)
     try:
         health = httpx.get(f"{url}/__mock__/health", timeout=5).json()["data"]
         assert (health["seed"], health["time_scale"]) == (3, 2.0)
@@ -51,8 +56,9 @@ def test_serve_prints_its_url_answers_health_and_exits_0(sig: int) -> None:
     assert "Traceback" not in err
 
 
-def test_sigterm_ends_an_open_stream_cleanly() -> None:
-    process, url = _start()
+@pytest.mark.parametrize("stack", STACKS)
+def test_sigterm_ends_an_open_stream_cleanly(stack: tuple[str, ...]) -> None:
+    process, url = _start(*stack)
     try:
         with httpx.Client(base_url=url, timeout=10) as http:
             token = http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "c"}).json()["data"]["token"]
@@ -87,6 +93,8 @@ def test_sigterm_ends_an_open_stream_cleanly() -> None:
         (["--time-scale", "-1"], "time-scale"),
         (["--seed", "x"], "seed"),
         (["--config", "/nonexistent/knobs.yaml"], "cannot read config file"),
+        (["--http", "h2"], "--http"),
+        (["--loop", "trio"], "--loop"),
     ],
 )
 def test_bad_flags_and_files_get_one_line_and_exit_2(args: list[str], problem: str) -> None:
@@ -142,10 +150,11 @@ def _script(url: str) -> list[bytes]:
     return seen
 
 
-def test_two_processes_with_the_same_seed_and_clock_answer_alike() -> None:
+def test_two_processes_with_the_same_seed_and_clock_answer_alike_on_either_stack() -> None:
     runs = []
-    for _ in range(2):
-        process, url = _start("--seed", "9", "--time-scale", "0", "--clock-start", "2026-03-13T00:00:00Z")
+    for stack in STACK_FLAGS:
+        pinned = ("--seed", "9", "--time-scale", "0", "--clock-start", "2026-03-13T00:00:00Z")
+        process, url = _start(*pinned, *stack)
         try:
             runs.append(_script(url))
         finally:
@@ -163,3 +172,20 @@ def test_a_bad_clock_start_is_one_line() -> None:
     )
     assert result.returncode == 2
     assert "ISO-8601" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "package"), [(["--http", "httptools"], "httptools"), (["--loop", "uvloop"], "uvloop")]
+)
+def test_a_fast_stack_that_is_not_installed_is_one_line(flags: list[str], package: str) -> None:
+    # The package is made unimportable in the child (a None entry in sys.modules), as on an install without
+    # the 'fast' extra.
+    hide = f"import sys; sys.modules[{package!r}] = None; from mock_server._cli import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", hide, "serve", "--port", "0", *flags], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"nemo-mock: {flags[0]} {flags[1]} needs the {package} package (pip install 'nemo-contract[fast]')\n"
+    )
