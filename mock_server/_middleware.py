@@ -43,9 +43,9 @@ def _bearer(authorization: bytes | None) -> str | None:
     """The token of ``Authorization: Bearer <token>``; None without the header, "" if it holds no token."""
     if authorization is None:
         return None
-    scheme, _, value = authorization.partition(b" ")
-    value = value.strip()
-    return value.decode("latin-1") if value and scheme.lower() == b"bearer" else ""
+    if authorization[:7].lower() != b"bearer ":
+        return ""
+    return authorization[7:].strip().decode("latin-1")
 
 
 class EmulatorMiddleware:
@@ -124,6 +124,7 @@ class EmulatorMiddleware:
                     entry.complete = not message.get("more_body", False)
                 return send(message)
 
+        # Most requests can meet no fault and no rate limit: they go straight on.
         if fault_requested is not None or emulator.config.rate_limit is not None or emulator.faults.rules:
             headers: dict[str, str] = {}
             for raw_name, raw_value in raw_headers:
@@ -136,8 +137,6 @@ class EmulatorMiddleware:
                 response = error_response(error, emulator.config.status_mode)
                 await response(scope, receive, journalled_send)
                 return
-        else:  # nothing can fault this request (the common case): skip the checks
-            scope.setdefault("state", {})
         await self.app(scope, receive, journalled_send)
 
     async def _faults(
