@@ -87,7 +87,7 @@ def _run_section(name: str, quick: bool) -> list[Row]:
     if name == "throughput":
         from . import throughput
 
-        return throughput.run(rounds=1 if quick else 5, seconds=3 if quick else 6)
+        return throughput.run(rounds=2 if quick else 6, seconds=3 if quick else 5)
     if name == "streams":
         from . import streams
 
