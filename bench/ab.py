@@ -4,7 +4,8 @@
 
 ``--before`` is a folder holding the old ``mock_server`` (and ``nemo_contract``, ``specs``) packages, for example
 ``git worktree add /tmp/old <commit>``. Both emulators and the bare Starlette app run side by side on the server
-CPU and take turns under the same wrk load, so drift in the machine's speed hits all three alike.
+CPU and take turns under the same wrk load (in reverse order every other round), so drift in the machine's
+speed hits all three alike.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import typing
 
 from ._common import Server, free_port, log, mock_command, pin_self, tree_command
 from ._tools import ensure_wrk
-from .throughput import PATH, _token, _wrk
+from .throughput import PATH, _token, _wrk, round_order
 
 __all__ = ["main"]
 
@@ -48,7 +49,7 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
         for name, server in servers.items():
             _wrk(wrk, server.url, tokens[name], 2, server.pid)
         for round_no in range(1, args.rounds + 1):
-            for name, server in servers.items():
+            for name, server in round_order(list(servers.items()), round_no):
                 result = _wrk(wrk, server.url, tokens[name], args.seconds, server.pid)
                 rps[name].append(result.rps)
                 cpu[name].append(result.cpu_us)

@@ -73,13 +73,13 @@ def _parser() -> argparse.ArgumentParser:
         "--http",
         default="auto",
         choices=["auto", "h11", "httptools"],
-        help="uvicorn's HTTP parser (default auto: httptools when installed, as with the 'fast' extra, else h11)",
+        help="uvicorn's HTTP parser (default auto: httptools, installed with nemo-contract; h11 if it is missing)",
     )
     serve.add_argument(
         "--loop",
         default="auto",
         choices=["asyncio", "auto", "uvloop"],
-        help="event loop (default auto: uvloop when installed, else asyncio)",
+        help="event loop (default auto: uvloop, installed with nemo-contract except on Windows; else asyncio)",
     )
     return parser
 
@@ -92,7 +92,7 @@ def _missing(args: argparse.Namespace) -> str | None:
     for flag, choice in (("--http", args.http), ("--loop", args.loop)):
         package = _NEEDS.get(choice)
         if package is not None and importlib.util.find_spec(package) is None:
-            return f"{flag} {choice} needs the {package} package (pip install 'nemo-contract[fast]')"
+            return f"{flag} {choice} needs the {package} package, which is not installed here"
     return None
 
 
