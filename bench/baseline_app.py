@@ -43,6 +43,7 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.baseline_app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    # nemo-mock serve's choices, spelled again: importing mock_server would load the emulator into the baseline.
     parser.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"])
     parser.add_argument("--loop", default="auto", choices=["asyncio", "auto", "uvloop"])
     args = parser.parse_args(argv)

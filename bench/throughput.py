@@ -179,8 +179,12 @@ def run(*, rounds: int = 6, seconds: int = 5, warmup: int = 2) -> list[Row]:
     if wrk is None:
         return [Row(section, "throughput", None, "req/s", verdict="SKIP", note=why)]
     prism_cmd, prism_why = ensure_prism()
-    stacks = [(name, flags) for name, flags, needs in STACKS if all(importlib.util.find_spec(n) for n in needs)]
-    missing = [name for name, _, needs in STACKS if not all(importlib.util.find_spec(n) for n in needs)]
+    stacks, missing = [], []
+    for name, flags, needs in STACKS:
+        if all(importlib.util.find_spec(package) for package in needs):
+            stacks.append((name, flags))
+        else:
+            missing.append(name)
 
     servers: dict[str, Server] = {}
     prism_note = ""

@@ -22,6 +22,9 @@ import typing
 
 __all__ = ["main"]
 
+#: The --http and --loop choices that need a package uvicorn does not bring (it would fail only once started).
+_OPTIONAL_PACKAGES = frozenset({"httptools", "uvloop"})
+
 
 def _time_scale(text: str) -> float:
     try:
@@ -84,15 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: The package an explicit --http or --loop choice needs (uvicorn itself would fail only once it starts).
-_NEEDS = {"httptools": "httptools", "uvloop": "uvloop"}
-
-
 def _missing(args: argparse.Namespace) -> str | None:
     for flag, choice in (("--http", args.http), ("--loop", args.loop)):
-        package = _NEEDS.get(choice)
-        if package is not None and importlib.util.find_spec(package) is None:
-            return f"{flag} {choice} needs the {package} package, which is not installed here"
+        if choice in _OPTIONAL_PACKAGES and importlib.util.find_spec(choice) is None:
+            return f"{flag} {choice} needs the {choice} package, which is not installed here"
     return None
 
 

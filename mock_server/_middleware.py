@@ -89,40 +89,29 @@ class EmulatorMiddleware:
             token_value or None,
             token.user_id if token else None,
         )
-        # The journalled sends are plain functions that hand back send()'s awaitable: one coroutine less per
-        # message on the path of every response.
-        if path == PATHS.run_sse:
+        # Only a turn can answer with an event stream (or with an envelope, when it is refused): other answers
+        # skip the content-type check. journalled_send is a plain function handing back send()'s awaitable: one
+        # coroutine less per message on the path of every response.
+        is_turn = path == PATHS.run_sse
 
-            def journalled_send(message: Message) -> typing.Awaitable[None]:
-                # A turn answers with an event stream, or with an envelope when it is refused.
-                kind = message["type"]
-                if kind == "http.response.start":
-                    entry.status = message["status"]
+        def journalled_send(message: Message) -> typing.Awaitable[None]:
+            kind = message["type"]
+            if kind == "http.response.start":
+                entry.status = message["status"]
+                if is_turn:
                     for key, value in message.get("headers", ()):
                         if key.lower() == b"content-type":
                             entry.streamed = value.startswith(b"text/event-stream")
                             break
-                elif kind == "http.response.body":
-                    chunk: bytes = message.get("body", b"")
-                    if entry.streamed:
-                        if chunk:
-                            entry.add_event(chunk.decode("utf-8", "replace").rstrip("\n"))
-                    elif not entry.head:
-                        entry.head = chunk[:HEAD_BYTES]
-                    entry.complete = not message.get("more_body", False)
-                return send(message)
-
-        else:
-
-            def journalled_send(message: Message) -> typing.Awaitable[None]:
-                kind = message["type"]
-                if kind == "http.response.start":
-                    entry.status = message["status"]
-                elif kind == "http.response.body":
-                    if not entry.head:
-                        entry.head = message.get("body", b"")[:HEAD_BYTES]
-                    entry.complete = not message.get("more_body", False)
-                return send(message)
+            elif kind == "http.response.body":
+                chunk: bytes = message.get("body", b"")
+                if entry.streamed:
+                    if chunk:
+                        entry.add_event(chunk.decode("utf-8", "replace").rstrip("\n"))
+                elif not entry.head:
+                    entry.head = chunk[:HEAD_BYTES]
+                entry.complete = not message.get("more_body", False)
+            return send(message)
 
         # Most requests can meet no fault and no rate limit: they go straight on.
         if fault_requested is not None or emulator.config.rate_limit is not None or emulator.faults.rules:
