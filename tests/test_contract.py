@@ -13,18 +13,49 @@ import anyio
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from mock_server import create_app
-from nemo_contract._specs import ADMIN_SPEC, API_SPEC, spec_path
+from nemo_contract._protocol import PATHS, Code
+from nemo_contract._specs import ADMIN_SPEC, API_SPEC, load_spec, spec_path
 from nemo_contract._transport import StreamingASGITransport
 
 #: Virtual seconds per real second (see the module docstring); tokens outlive the run at that pace.
 TIME_SCALE = 1e6
 KNOBS: dict[str, typing.Any] = {"initial_credits": 10**9, "token_lifetime": 1e12}
 SKILL = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
+
+
+def _operations() -> typing.Iterator[dict[str, typing.Any]]:
+    for methods in load_spec(API_SPEC)["paths"].values():
+        yield from (operation for operation in methods.values() if isinstance(operation, dict))
+
+
+def _operations_taking(parameter: str) -> list[str]:
+    """The ids of the operations that declare the component parameter ``parameter``."""
+    ref = f"#/components/parameters/{parameter}"
+    return sorted(
+        op["operationId"] for op in _operations() if any(p.get("$ref") == ref for p in op.get("parameters", []))
+    )
+
+
+def _upload_part_media_types() -> list[str]:
+    """The media types the spec lists for an upload's file parts (its ``encoding.files.contentType``)."""
+    (upload,) = (op for op in _operations() if op["operationId"] == "upload")
+    form = upload["requestBody"]["content"]["multipart/form-data"]
+    return [kind.strip() for kind in form["encoding"]["files"]["contentType"].split(",")]
+
+
+# Schemathesis sends a file part under the first media type its encoding lists (video/mp4) and knows no
+# serializer for video or audio; a negative example whose part is not already bytes (a list of numbers, say)
+# then fails with SerializationNotPossible instead of reaching the emulator. A part's bytes are opaque to
+# the upload, so every listed type goes out the way application/octet-stream does.
+schemathesis.serializer.alias(_upload_part_media_types(), "application/octet-stream")
+
+
 #: Where a documented answer depends on more than the request's shape (the file name's extension, the
-#: account's credits), Schemathesis is told that answer is expected for well-formed data too.
+#: account's credits, a file's length), Schemathesis is told that answer is expected for well-formed data too.
 PER_OPERATION: list[dict[str, typing.Any]] = [
     {
         "include-operation-id": "startRender",
@@ -43,6 +74,11 @@ PER_OPERATION: list[dict[str, typing.Any]] = [
     {
         "include-operation-id": "runSse",
         "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "402", "404", "409", "429"]}},
+    },
+    {
+        # A well-formed Range past the file's end is answered 416; the file's length is not in the request.
+        "include-operation-id": _operations_taking("Range"),
+        "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "404", "409", "416", "429"]}},
     },
 ]
 
@@ -114,6 +150,56 @@ def test_control_plane_operations_conform(case: schemathesis.Case[typing.Any]) -
     case.call_and_validate()
 
 
+def test_an_upload_part_that_is_not_bytes_still_goes_out() -> None:
+    """Negative data puts numbers where the file parts go; without the aliases above Schemathesis cannot send
+    the request at all (SerializationNotPossible) and the run stops there."""
+    upload = api_schema.find_operation_by_id("upload")
+    case = upload.Case(
+        body={"files": [1, 2]},
+        media_type="multipart/form-data",
+        path_parameters={"user": "me", "session_id": "1234567890123456789"},
+        headers={**SKILL, "Authorization": f"Bearer {API_TOKEN}"},
+    )
+    response = case.call()
+    assert response.json()["code"] == Code.SESSION_NOT_FOUND
+
+
+async def _uploaded_file_path(app: typing.Any, token: str) -> str:
+    async with httpx.AsyncClient(transport=StreamingASGITransport(app), base_url="http://e", headers=SKILL) as http:
+        auth = {"Authorization": f"Bearer {token}"}
+        created = await http.post(PATHS.create_session.format(user="me"), json={"task_name": "range"}, headers=auth)
+        upload = PATHS.upload.format(user="me", session_id=created.json()["data"]["session_id"])
+        files = {"files": ("note.mp3", b"ID3" + bytes(100), "audio/mpeg")}
+        answer = await http.post(upload, files=files, headers=auth)
+        url: str = answer.json()["data"]["files"][0]["cdn_url"]
+        return httpx.URL(url).path
+
+
+def test_a_range_past_the_end_is_expected_for_valid_data() -> None:
+    """A valid Range the file is too short for gets 416: with the download operations' 416 allowance the
+    positive-data check accepts it, without it the check fails."""
+    app = create_app(seed=5, time_scale=TIME_SCALE, config=KNOBS)
+    token = _mint_token(app)
+    schema = schemathesis.openapi.from_path(spec_path(API_SPEC), config=_config(token))
+    schema.app = app
+    file_id, filename = anyio.run(_uploaded_file_path, app, token).rsplit("/", 2)[1:]
+    strategy = schema.find_operation_by_id("getUploadedFile").as_strategy(generation_mode=GenerationMode.POSITIVE)
+    statuses: list[int] = []
+
+    @settings(max_examples=1, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def check(case: schemathesis.Case[typing.Any]) -> None:
+        case.path_parameters = {"file_id": file_id, "filename": filename}
+        case.headers["Range"] = "bytes=1000000-"
+        statuses.append(case.call_and_validate().status_code)
+
+    try:
+        check()
+    finally:
+        app.state.emulator.close()
+    assert statuses == [416]
+
+
 def _workflow(
     app: typing.Any, schema: typing.Any, token: str, reached: dict[str, bool] | None = None
 ) -> type[typing.Any]:
@@ -141,19 +227,27 @@ def _workflow(
     return Workflow
 
 
+#: Stateful runs draw from a fixed seed, as the generation config's ``deterministic`` makes the others do: a
+#: run is the same every time, so a failure reproduces by running the test again, and how deep a run gets does
+#: not depend on luck. (Unseeded, 2 of 60 runs of 30 examples missed an upload.)
+STATEFUL = settings(
+    max_examples=30,
+    stateful_step_count=8,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+
 APIWorkflow = _workflow(API_APP, api_schema, API_TOKEN)
 TestApiWorkflow = APIWorkflow.TestCase
-TestApiWorkflow.settings = settings(
-    max_examples=30, stateful_step_count=8, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-)
+TestApiWorkflow.settings = STATEFUL
 
 
 def test_the_stateful_runs_reach_deep_states() -> None:
     """The workflow is only worth something if it gets past 404s: real uploads, turns and renders happen."""
     reached: dict[str, bool] = {}
-    _workflow(API_APP, api_schema, API_TOKEN, reached).run(
-        settings=settings(max_examples=30, stateful_step_count=8, deadline=None, database=None)
-    )
+    _workflow(API_APP, api_schema, API_TOKEN, reached).run(settings=STATEFUL)
     assert reached == {"upload": True, "turn": True, "render": True}
 
 
@@ -174,9 +268,8 @@ def test_every_knob_variant_conforms(variant: str) -> None:
     schema = schemathesis.openapi.from_path(spec_path(API_SPEC), config=_config(token))
     schema.app = app
     reached: dict[str, bool] = {}
-    checks = settings(max_examples=20, stateful_step_count=8, deadline=None, database=None)
-    _workflow(app, schema, token, reached).run(settings=settings(checks, suppress_health_check=list(HealthCheck)))
-    assert reached["turn"] and reached["render"]
+    _workflow(app, schema, token, reached).run(settings=settings(STATEFUL, max_examples=20))
+    assert {"turn", "render"} <= reached.keys(), f"the run reached only {sorted(reached)}"
 
 
 @pytest.fixture(scope="module", autouse=True)
