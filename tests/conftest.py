@@ -10,11 +10,17 @@ import typing
 import httpx
 import pytest
 import uvicorn
+from hypothesis import settings
 from starlette.applications import Starlette
 
 from mock_server import create_app
 from mock_server._emulator import Emulator
 from nemo_contract._transport import StreamingASGITransport
+
+# A failing property test prints the exact @reproduce_failure(...) line that replays it; the emulator's own
+# choices come from its seed, so that line is all it takes to see the failure again.
+settings.register_profile("nemo-contract", print_blob=True)
+settings.load_profile("nemo-contract")
 
 BASE = "http://emulator.test"
 SKILL_HEADERS = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import pathlib
 
+import hypothesis
+
 import nemo_contract
 from mock_server import create_app
 from nemo_contract._protocol import Code
@@ -105,3 +107,9 @@ def test_the_apps_routes_are_exactly_the_specs_paths() -> None:
     admin = load_spec(ADMIN_SPEC)["paths"]
     documented = {(m.upper(), p) for doc in (api, admin) for p, ops in doc.items() for m in ops if m != "parameters"}
     assert routes == documented
+
+
+def test_a_failing_property_test_prints_how_to_reproduce_it() -> None:
+    """tests/conftest.py loads a Hypothesis profile that prints the failing example's @reproduce_failure line."""
+    profile = hypothesis.settings.default
+    assert profile is not None and profile.print_blob
