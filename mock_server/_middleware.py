@@ -1,7 +1,9 @@
-"""What happens around every API request: the journal, per-request and configured faults, rate limits."""
+"""What happens around every request: the journal, per-request and configured faults, rate limits, and the
+500 envelope for a bug of ours."""
 
 from __future__ import annotations
 
+import logging
 import math
 import typing
 
@@ -10,11 +12,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from nemo_contract._protocol import PATHS, Code, Header, register_url
 
 from ._emulator import BEARER_KEY, EMULATOR_KEY, Emulator
-from ._envelope import error_response
+from ._envelope import error_response, json_response
 from ._errors import ProtocolError
 from ._journal import HEAD_BYTES
 
 __all__ = ["EmulatorMiddleware", "fault_error"]
+
+logger = logging.getLogger("nemo_mock")
 
 #: Bodies larger than this are not read for ``body_contains`` matching (uploads stay streamed).
 MAX_MATCH_BODY = 1024 * 1024
@@ -53,7 +57,8 @@ class EmulatorMiddleware:
 
     It sits on the path of every request, so the common case (no fault can apply) does the least: one pass
     over the raw headers, a journal entry that keeps them as they are, and a ``send`` that notes the status
-    and the envelope's code on the way out.
+    and the envelope's code on the way out. It is the outermost layer and does Starlette's
+    ServerErrorMiddleware's job too (see ``_app.py``): its ``send`` already knows whether an answer has started.
     """
 
     def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
@@ -67,7 +72,7 @@ class EmulatorMiddleware:
         emulator = scope[EMULATOR_KEY] = self.emulator
         path: str = scope["path"]
         if path.startswith("/__mock__/"):
-            await self.app(scope, receive, send)
+            await self._control_plane(scope, receive, send)
             return
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         # The first value of a name counts, as in Starlette's Headers.get (ASGI names are lower-case).
@@ -113,20 +118,39 @@ class EmulatorMiddleware:
                 entry.complete = not message.get("more_body", False)
             return send(message)
 
-        # Most requests can meet no fault and no rate limit: they go straight on.
-        if fault_requested is not None or emulator.config.rate_limit is not None or emulator.faults.rules:
-            headers: dict[str, str] = {}
-            for raw_name, raw_value in raw_headers:
-                headers.setdefault(raw_name.decode("latin-1"), raw_value.decode("latin-1"))
-            try:
-                error, receive = await self._faults(scope, receive, headers, token_value)
-            except ProtocolError as exc:
-                error = exc
-            if error is not None:
-                response = error_response(error, emulator.config.status_mode)
-                await response(scope, receive, journalled_send)
-                return
-        await self.app(scope, receive, journalled_send)
+        try:
+            # Most requests can meet no fault and no rate limit: they go straight on.
+            if fault_requested is not None or emulator.config.rate_limit is not None or emulator.faults.rules:
+                headers: dict[str, str] = {}
+                for raw_name, raw_value in raw_headers:
+                    headers.setdefault(raw_name.decode("latin-1"), raw_value.decode("latin-1"))
+                try:
+                    error, receive = await self._faults(scope, receive, headers, token_value)
+                except ProtocolError as exc:
+                    error = exc
+                if error is not None:
+                    response = error_response(error, emulator.config.status_mode)
+                    await response(scope, receive, journalled_send)
+                    return
+            await self.app(scope, receive, journalled_send)
+        except Exception:
+            await _answer_bug(scope, receive, journalled_send, started=entry.status is not None)
+            raise
+
+    async def _control_plane(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The control plane is not journalled; it gets the same 500 envelope for a bug."""
+        started = False
+
+        def noting_send(message: Message) -> typing.Awaitable[None]:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            return send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        except Exception:
+            await _answer_bug(scope, receive, send, started=started)
+            raise
 
     async def _faults(
         self, scope: Scope, receive: Receive, headers: typing.Mapping[str, str], token_value: str | None
@@ -166,6 +190,16 @@ class EmulatorMiddleware:
             return fault_error(emulator, plan.code, token_value), receive
         scope["state"]["faults"] = plan
         return None, receive
+
+
+async def _answer_bug(scope: Scope, receive: Receive, send: Send, *, started: bool) -> None:
+    """A bug of ours: logged, and still an envelope (code 500) if no answer has started, never a traceback on
+    the wire. The caller re-raises, as Starlette's ServerErrorMiddleware does, so servers and test clients see
+    the error too."""
+    logger.exception("unexpected error on %s %s", scope["method"], scope["path"])
+    if not started:
+        response = json_response({"code": 500, "message": "internal error in the emulator", "data": None}, status=500)
+        await response(scope, receive, send)
 
 
 async def _read_small_body(headers: typing.Mapping[str, str], receive: Receive) -> tuple[bytes | None, Receive]:
