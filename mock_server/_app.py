@@ -74,14 +74,20 @@ class _EmulatorApp(Starlette):
 
     EmulatorMiddleware already wraps every ``send`` to journal the answer, so it also knows whether an answer has
     started when a bug escapes, which is all the 500 envelope needs; one wrapping layer less sits on the path of
-    every request (bench/RESULTS.md, section 1).
+    every request (bench/RESULTS.md, section 1). Middleware added with ``add_middleware`` runs inside it: faults
+    and rate limits come first, and what such middleware answers is journalled like any answer.
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        app: ASGIApp = ExceptionMiddleware(self.router, handlers=dict(self.exception_handlers), debug=self.debug)
+        emulator: Emulator = self.state.emulator
+        handlers = dict(self.exception_handlers)
+        if self.debug or getattr(self, "max_body_size", None) is not None or {500, Exception} & handlers.keys():
+            # What Starlette's own stack offers beyond the envelope (debug tracebacks, a body limit, a handler of
+            # one's own for bugs) is kept by building that stack, with EmulatorMiddleware around it.
+            return EmulatorMiddleware(super().build_middleware_stack(), emulator)
+        app: ASGIApp = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
-        emulator: Emulator = self.state.emulator
         return EmulatorMiddleware(app, emulator)
 
 

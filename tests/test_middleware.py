@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import typing
 
+import anyio
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server._emulator import Emulator
 
@@ -62,18 +65,114 @@ async def test_a_bug_after_the_answer_started_sends_nothing_more(
     assert (entry.status, entry.head, entry.complete) == (200, b"first", False)
 
 
-async def test_added_middleware_still_runs(app: Starlette, client: httpx.AsyncClient) -> None:
-    class Tagging:
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
+async def _call(app: Starlette, path: str) -> tuple[list[Message], BaseException | None]:
+    """Every message the app sends for ``GET path``, and what it raised."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"emulator.test")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("emulator.test", 80),
+    }
+    sent: list[Message] = []
+    requested = False
 
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            scope.setdefault("state", {})["tagged"] = True
-            await self.app(scope, receive, send)
+    async def receive() -> Message:
+        nonlocal requested
+        if requested:  # a client that stays connected
+            await anyio.sleep_forever()
+        requested = True
+        return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def tagged(request: Request) -> Response:
-        return Response(str(request.state.tagged))
+    async def send(message: Message) -> None:
+        sent.append(message)
 
-    app.add_middleware(Tagging)
-    app.router.routes.append(Route("/api/tagged", tagged))
-    assert (await client.get("/api/tagged")).text == "True"
+    try:
+        await app(scope, receive, send)
+    except Exception as exc:
+        return sent, exc
+    return sent, None
+
+
+@pytest.mark.parametrize("path", ["/api/broken", "/__mock__/broken"])
+async def test_a_bug_after_the_answer_started_starts_no_second_answer(app: Starlette, path: str) -> None:
+    """No 500 can follow a 200 already on the wire; the bug goes on to the server, which drops the connection."""
+    app.router.routes.append(Route(path, _broken_mid_stream))
+    sent, raised = await _call(app, path)
+    assert [m["type"] for m in sent].count("http.response.start") == 1 and sent[0]["status"] == 200
+    assert isinstance(raised, RuntimeError)
+
+
+async def test_a_bug_before_any_answer_reaches_the_server_after_the_envelope(app: Starlette) -> None:
+    """As Starlette's ServerErrorMiddleware does: the 500 goes out, then the error is raised on for the server."""
+    app.router.routes.append(Route("/api/broken", _broken))
+    sent, raised = await _call(app, "/api/broken")
+    assert sent[0]["status"] == 500 and json.loads(typing.cast(bytes, sent[1]["body"])) == BUG
+    assert isinstance(raised, RuntimeError)
+
+
+class _Answering:
+    """Added middleware that answers /api/short itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/api/short":
+            await Response(b"short", status_code=203)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def test_added_middleware_runs_inside_the_journal_and_the_faults(
+    app: Starlette, emulator: Emulator, client: httpx.AsyncClient
+) -> None:
+    app.add_middleware(_Answering)
+    answer = await client.get("/api/short")
+    assert (answer.status_code, answer.text) == (203, "short")
+    (entry,) = emulator.journal.find(path="/api/short")
+    assert entry.status == 203
+    faulted = await client.get("/api/short", headers={"X-Mock-Fault": "429"})
+    assert faulted.status_code == 429 and faulted.json()["code"] == 429
+
+
+async def test_a_handler_of_ones_own_for_bugs_is_kept(
+    app: Starlette, emulator: Emulator, client: httpx.AsyncClient
+) -> None:
+    """A handler for 500 (or a body limit, or debug tracebacks) needs Starlette's own stack: it is built, with the
+    journal and the faults still around it."""
+
+    async def own(request: Request, exc: Exception) -> Response:
+        return Response(b"handled by the app's own handler", status_code=500)
+
+    app.add_exception_handler(500, own)
+    app.router.routes.append(Route("/api/broken", _broken))
+    answer = await client.get("/api/broken")
+    assert (answer.status_code, answer.text) == (500, "handled by the app's own handler")
+    (entry,) = emulator.journal.find(path="/api/broken")
+    assert entry.status == 500
+
+
+async def test_debug_tracebacks_are_kept(app: Starlette, client: httpx.AsyncClient) -> None:
+    app.debug = True
+    app.router.routes.append(Route("/api/broken", _broken))
+    answer = await client.get("/api/broken")
+    assert answer.status_code == 500 and "RuntimeError: a bug" in answer.text
+
+
+async def test_a_body_limit_set_on_the_app_still_applies(app: Starlette, client: httpx.AsyncClient) -> None:
+    app.max_body_size = 8
+    token = (await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": "c"})).json()["data"]["token"]
+    answer = await client.post(
+        "/api/tasks/me/with-session/nemo_agent",
+        json={"task_name": "a name longer than eight bytes"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 413
