@@ -18,7 +18,9 @@ from mock_server._emulator import Emulator
 from nemo_contract._transport import StreamingASGITransport
 
 # A failing property test prints the exact @reproduce_failure(...) line that replays it; the emulator's own
-# choices come from its seed, so that line is all it takes to see the failure again.
+# choices come from its seed, so that line is all it takes to see the failure again. The profile's parent is the
+# one active now: under CI that is Hypothesis's "ci" profile (derandomized). Schemathesis's state-machine runs
+# strip the line; see STATEFUL in tests/test_contract.py.
 settings.register_profile("nemo-contract", print_blob=True)
 settings.load_profile("nemo-contract")
 

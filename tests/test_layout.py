@@ -110,6 +110,7 @@ def test_the_apps_routes_are_exactly_the_specs_paths() -> None:
 
 
 def test_a_failing_property_test_prints_how_to_reproduce_it() -> None:
-    """tests/conftest.py loads a Hypothesis profile that prints the failing example's @reproduce_failure line."""
-    profile = hypothesis.settings.default
-    assert profile is not None and profile.print_blob
+    """tests/conftest.py loads a Hypothesis profile that prints the failing example's @reproduce_failure line
+    (named, since Hypothesis's own "ci" profile prints it too)."""
+    assert hypothesis.settings.get_current_profile_name() == "nemo-contract"
+    assert hypothesis.settings.get_profile("nemo-contract").print_blob
