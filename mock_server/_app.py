@@ -8,7 +8,7 @@ import typing
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -79,16 +79,13 @@ class _EmulatorApp(Starlette):
     """
 
     def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        # ServerErrorMiddleware stays only when it has more to offer than the envelope: debug tracebacks, or a
+        # handler of the app's own for bugs (keyed by 500 or Exception).
+        if isinstance(stack, ServerErrorMiddleware) and stack.handler is None and not stack.debug:
+            stack = stack.app
         emulator: Emulator = self.state.emulator
-        handlers = dict(self.exception_handlers)
-        if self.debug or getattr(self, "max_body_size", None) is not None or {500, Exception} & handlers.keys():
-            # What Starlette's own stack offers beyond the envelope (debug tracebacks, a body limit, a handler of
-            # one's own for bugs) is kept by building that stack, with EmulatorMiddleware around it.
-            return EmulatorMiddleware(super().build_middleware_stack(), emulator)
-        app: ASGIApp = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
-        for cls, args, kwargs in reversed(self.user_middleware):
-            app = cls(app, *args, **kwargs)
-        return EmulatorMiddleware(app, emulator)
+        return EmulatorMiddleware(stack, emulator)
 
 
 def create_app(
