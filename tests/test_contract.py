@@ -21,29 +21,27 @@ from nemo_contract._protocol import PATHS, Code
 from nemo_contract._specs import ADMIN_SPEC, API_SPEC, load_spec, spec_path
 from nemo_contract._transport import StreamingASGITransport
 
+from .spec_walk import operations
+
 #: Virtual seconds per real second (see the module docstring); tokens outlive the run at that pace.
 TIME_SCALE = 1e6
 KNOBS: dict[str, typing.Any] = {"initial_credits": 10**9, "token_lifetime": 1e12}
 SKILL = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
 
 
-def _operations() -> typing.Iterator[dict[str, typing.Any]]:
-    for methods in load_spec(API_SPEC)["paths"].values():
-        yield from (operation for operation in methods.values() if isinstance(operation, dict))
-
-
 def _operations_taking(parameter: str) -> list[str]:
     """The ids of the operations that declare the component parameter ``parameter``."""
     ref = f"#/components/parameters/{parameter}"
     return sorted(
-        op["operationId"] for op in _operations() if any(p.get("$ref") == ref for p in op.get("parameters", []))
+        op["operationId"]
+        for _, _, op in operations(load_spec(API_SPEC))
+        if any(p.get("$ref") == ref for p in op.get("parameters", []))
     )
 
 
 def _upload_part_media_types() -> list[str]:
     """The media types the spec lists for an upload's file parts (its ``encoding.files.contentType``)."""
-    (upload,) = (op for op in _operations() if op["operationId"] == "upload")
-    form = upload["requestBody"]["content"]["multipart/form-data"]
+    form = load_spec(API_SPEC)["paths"][PATHS.upload]["post"]["requestBody"]["content"]["multipart/form-data"]
     return [kind.strip() for kind in form["encoding"]["files"]["contentType"].split(",")]
 
 

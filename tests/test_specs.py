@@ -33,11 +33,12 @@ from starlette.routing import Route
 from mock_server._config import Config
 from nemo_contract import _protocol as protocol
 
+from .spec_walk import operations
+
 SPECS = Path(__file__).parents[1] / "specs"
 MAIN = SPECS / "nemovideo.openapi.yaml"
 ADMIN = SPECS / "mock-admin.openapi.yaml"
 BASE_URI = "urn:nemo-contract:spec"
-HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 Json = typing.Any
 Document = dict[str, Json]
@@ -58,13 +59,6 @@ def main() -> Document:
 @pytest.fixture(scope="module")
 def admin() -> Document:
     return _load(ADMIN)
-
-
-def _operations(doc: Document) -> Iterator[tuple[str, str, Document]]:
-    for path, item in doc["paths"].items():
-        for method, operation in item.items():
-            if method in HTTP_METHODS:
-                yield method, path, operation
 
 
 def _pointer(*parts: str | int) -> str:
@@ -124,13 +118,13 @@ def test_document_is_valid_openapi_3_1(path: Path) -> None:
 
 @pytest.mark.parametrize("path", [MAIN, ADMIN], ids=["main", "admin"])
 def test_operation_ids_are_unique(path: Path) -> None:
-    ids = [operation["operationId"] for _, _, operation in _operations(_load(path))]
+    ids = [operation["operationId"] for _, _, operation in operations(_load(path))]
     assert len(ids) == len(set(ids))
 
 
 def test_every_protocol_endpoint_is_an_operation(main: Document) -> None:
     documented = {
-        (method.upper(), path) for method, path, operation in _operations(main) if "cdn" not in operation["tags"]
+        (method.upper(), path) for method, path, operation in operations(main) if "cdn" not in operation["tags"]
     }
     assert documented == set(protocol.ENDPOINTS)
 
@@ -148,7 +142,7 @@ def test_error_codes_match_protocol(main: Document, admin: Document) -> None:
 
 def test_error_responses_carry_the_status_of_their_code(main: Document) -> None:
     checked = 0
-    for method, path, operation in _operations(main):
+    for method, path, operation in operations(main):
         for status, response in operation["responses"].items():
             if not status.startswith(("4", "5")):
                 continue
@@ -164,7 +158,7 @@ def test_error_responses_carry_the_status_of_their_code(main: Document) -> None:
 
 
 def test_rate_limited_answers_carry_retry_after(main: Document) -> None:
-    for method, path, operation in _operations(main):
+    for method, path, operation in operations(main):
         responses = operation["responses"]
         if "cdn" in operation["tags"]:
             assert "429" not in responses
@@ -180,10 +174,10 @@ def test_authentication(main: Document) -> None:
     scheme = main["components"]["securitySchemes"]["bearerAuth"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     open_operations = {
-        operation["operationId"] for _, _, operation in _operations(main) if operation.get("security") == []
+        operation["operationId"] for _, _, operation in operations(main) if operation.get("security") == []
     }
     assert open_operations == {"anonymousToken", "getGeneratedMedia", "getRenderFile", "getUploadedFile"}
-    for method, path, operation in _operations(main):
+    for method, path, operation in operations(main):
         if operation["operationId"] not in open_operations:
             assert "security" not in operation
             assert "401" in operation["responses"], (method, path)
@@ -191,7 +185,7 @@ def test_authentication(main: Document) -> None:
 
 def test_attribution_headers_are_required_only_on_render_start(main: Document) -> None:
     names = {header.value for header in protocol.ATTRIBUTION_HEADERS}
-    for method, path, operation in _operations(main):
+    for method, path, operation in operations(main):
         headers = {
             parameter["name"]: parameter.get("required", False)
             for parameter in (_deref(main, p) for p in operation.get("parameters", []))
@@ -256,7 +250,7 @@ def test_config_defaults_are_the_emulators(admin: Document) -> None:
 
 def _examples(doc: Document) -> Iterator[tuple[str, str, Json]]:
     """(schema pointer, example name, value) of every media-type example, requests and responses alike."""
-    for method, path, operation in _operations(doc):
+    for method, path, operation in operations(doc):
         places: list[tuple[tuple[str | int, ...], Json]] = []
         if "requestBody" in operation:
             places.append((("paths", path, method, "requestBody"), operation["requestBody"]))
