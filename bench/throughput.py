@@ -184,7 +184,7 @@ def run(*, rounds: int = 6, seconds: int = 5, warmup: int = 2) -> list[Row]:
         if all(importlib.util.find_spec(package) for package in needs):
             stacks.append((name, flags))
         else:
-            missing.append(name)
+            missing.append((name, needs))
 
     servers: dict[str, Server] = {}
     prism_note = ""
@@ -262,7 +262,7 @@ def run(*, rounds: int = 6, seconds: int = 5, warmup: int = 2) -> list[Row]:
     else:
         rows.append(Row(section, "throughput vs Prism", None, "req/s", target=">= 4x", verdict="SKIP", note=prism_why))
     rows += [
-        Row(section, f"[{name}] rows", None, "", verdict="SKIP", note="httptools and uvloop are not installed")
-        for name in missing
+        Row(section, f"[{name}] rows", None, "", verdict="SKIP", note=f"needs {' and '.join(needs)}, not installed")
+        for name, needs in missing
     ]
     return rows
