@@ -122,7 +122,7 @@ class _Sampler(threading.Thread):
 
 def run(*, refusals: int = 20) -> list[Row]:
     section = "4 uploads"
-    from nemo_contract._protocol import MAX_UPLOAD_BYTES
+    from nemo_contract.protocol import MAX_UPLOAD_BYTES
 
     clip = _clip()
     port = free_port()

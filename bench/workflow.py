@@ -50,7 +50,7 @@ def _clip() -> bytes:
 def _client(app: Starlette) -> httpx.AsyncClient:
     import httpx
 
-    from nemo_contract._transport import StreamingASGITransport
+    from nemo_contract.testing import StreamingASGITransport
 
     return httpx.AsyncClient(transport=StreamingASGITransport(app), base_url=BASE, headers=SKILL, timeout=30)
 

@@ -8,8 +8,8 @@ import typing
 from starlette.requests import Request
 from starlette.responses import Response
 
-from nemo_contract._protocol import Code
-from nemo_contract._specs import ADMIN_SPEC
+from nemo_contract.protocol import Code
+from nemo_contract.protocol.specs import ADMIN_SPEC
 
 from ._clock import iso8601
 from ._config import ConfigError

@@ -16,7 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from nemo_contract._protocol import FileType, TrackType, draft_is_exportable
+from nemo_contract.protocol import FileType, TrackType
+from nemo_contract.protocol.shapes import draft_is_exportable
 
 from . import _agent_texts as texts
 from ._agent_texts import Fact, Lang, Op

@@ -15,7 +15,7 @@ import re
 import typing
 from collections.abc import Mapping, Sequence
 
-from nemo_contract._protocol import TrackType
+from nemo_contract.protocol import TrackType
 
 __all__ = [
     "MUSIC_PICKS",

@@ -13,7 +13,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from nemo_contract._protocol import (
+from nemo_contract.protocol import (
     ACCEPTED_FORMATS_TEXT,
     MAX_UPLOAD_BYTES,
     PATHS,

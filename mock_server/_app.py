@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from nemo_contract._protocol import PATHS, Code, StatusMode
+from nemo_contract.protocol import PATHS, Code, StatusMode
 
 from . import _admin, _api, _renders, _sse
 from ._clock import VirtualClock

@@ -20,6 +20,8 @@ import socket
 import sys
 import typing
 
+from nemo_contract.__version__ import __version__
+
 __all__ = ["main"]
 
 #: The --http and --loop choices that need a package uvicorn does not bring (it would fail only once started).
@@ -54,7 +56,7 @@ def _port(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-mock", description="Emulator of the NemoVideo agent API.")
-    parser.add_argument("--version", action="version", version="nemo-mock 0.1.0")
+    parser.add_argument("--version", action="version", version=f"nemo-mock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the emulator over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

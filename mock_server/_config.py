@@ -12,7 +12,7 @@ import json
 import pathlib
 import typing
 
-from nemo_contract._protocol import (
+from nemo_contract.protocol import (
     DEFAULT_RETRY_AFTER,
     TOKEN_LIFETIME,
     EventFormat,
@@ -20,7 +20,7 @@ from nemo_contract._protocol import (
     RenderShape,
     StatusMode,
 )
-from nemo_contract._specs import ADMIN_SPEC
+from nemo_contract.protocol.specs import ADMIN_SPEC
 
 from ._errors import ProtocolError
 from ._validation import validate_body

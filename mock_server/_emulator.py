@@ -9,7 +9,8 @@ import tempfile
 
 from starlette.requests import Request
 
-from nemo_contract._protocol import Code
+from nemo_contract.__version__ import __version__
+from nemo_contract.protocol import Code
 
 from ._clock import VirtualClock
 from ._config import Config
@@ -20,7 +21,6 @@ from ._store import Account, Session, Store, Token
 
 __all__ = ["BEARER_KEY", "EMULATOR_KEY", "Emulator", "emulator_of"]
 
-VERSION = "0.1.0"
 
 #: What EmulatorMiddleware leaves in every request's ASGI scope for the handlers, so the work is done once per
 #: request: the emulator, and the bearer token sent (None without an Authorization header, "" when the header
@@ -39,7 +39,7 @@ class Emulator:
         data_dir: pathlib.Path | None = None,
     ) -> None:
         self.seed = seed
-        self.version = VERSION
+        self.version = __version__
         self.clock = clock or VirtualClock()
         self._clock_start = self.clock.now()
         self.initial_config = config or Config()

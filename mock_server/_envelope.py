@@ -9,7 +9,7 @@ import typing
 from starlette.requests import Request
 from starlette.responses import Response
 
-from nemo_contract._protocol import HTTP_STATUS, Code, StatusMode
+from nemo_contract.protocol import HTTP_STATUS, Code, StatusMode
 
 from ._errors import ProtocolError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 
-from nemo_contract._protocol import MESSAGES, Code
+from nemo_contract.protocol import MESSAGES, Code
 
 __all__ = ["ProtocolError"]
 

@@ -10,7 +10,7 @@ import typing
 
 import anyio
 
-from nemo_contract._protocol import ATTRIBUTION_HEADERS
+from nemo_contract.protocol import ATTRIBUTION_HEADERS
 
 __all__ = ["Entry", "Journal"]
 

@@ -9,7 +9,8 @@ import typing
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nemo_contract._protocol import PATHS, Code, Header, register_url
+from nemo_contract.protocol import PATHS, Code, Header, register_url
+from nemo_contract.protocol.control import MOCK_FAULT
 
 from ._emulator import BEARER_KEY, EMULATOR_KEY, Emulator
 from ._envelope import error_response, json_response
@@ -22,7 +23,7 @@ logger = logging.getLogger("nemo_mock")
 
 #: Bodies larger than this are not read for ``body_contains`` matching (uploads stay streamed).
 MAX_MATCH_BODY = 1024 * 1024
-_MOCK_FAULT = Header.MOCK_FAULT.value.lower()
+_MOCK_FAULT = MOCK_FAULT.lower()
 _RAW_MOCK_FAULT = _MOCK_FAULT.encode("latin-1")
 _RAW_AUTHORIZATION = Header.AUTHORIZATION.value.lower().encode("latin-1")
 _FAULT_CODES = sorted(int(c) for c in Code if c is not Code.SUCCESS)

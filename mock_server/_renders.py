@@ -15,14 +15,14 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from nemo_contract._protocol import (
+from nemo_contract.protocol import (
     ATTRIBUTION_HEADERS,
     PATHS,
     Code,
     RenderShape,
     RenderStatus,
-    draft_is_exportable,
 )
+from nemo_contract.protocol.shapes import draft_is_exportable
 
 from ._api import base_url
 from ._emulator import Emulator, emulator_of

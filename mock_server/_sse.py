@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from nemo_contract._protocol import APP_NAME, PATHS, Code, EventFormat, HeartbeatMode
+from nemo_contract.protocol import APP_NAME, PATHS, Code, EventFormat, HeartbeatMode
 
 from ._emulator import Emulator, emulator_of
 from ._envelope import dumps, read_json

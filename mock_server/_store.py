@@ -13,7 +13,7 @@ import random
 import string
 import typing
 
-from nemo_contract._protocol import Code, register_url
+from nemo_contract.protocol import Code, register_url
 
 from ._errors import ProtocolError
 

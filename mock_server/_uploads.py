@@ -22,7 +22,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from mock_server._errors import ProtocolError
-from nemo_contract._protocol import ACCEPTED_FORMATS_TEXT, MAX_UPLOAD_BYTES, Code, FileType, file_type_for
+from nemo_contract.protocol import ACCEPTED_FORMATS_TEXT, MAX_UPLOAD_BYTES, Code, FileType, file_type_for
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks

@@ -12,8 +12,8 @@ import typing
 
 from starlette.requests import Request
 
-from nemo_contract._protocol import Code
-from nemo_contract._specs import API_SPEC, load_spec
+from nemo_contract.protocol import Code
+from nemo_contract.protocol.specs import API_SPEC, load_spec
 
 from ._envelope import read_json
 from ._errors import ProtocolError

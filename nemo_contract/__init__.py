@@ -1,14 +1,20 @@
 """nemo-contract: a reference client of the NemoVideo agent API, and the tools to hold integrations to it.
 
-``Client`` / ``AsyncClient`` drive the API the way its two skill documents require; ``StreamingASGITransport``
-runs an ASGI app (the emulator) in-process with streaming bodies; the protocol's codes and knobs come from one
-place (``Code``, ``SkillSource``, ...).
+This root is the reference client's public API: ``Client`` / ``AsyncClient`` drive the API the way its two skill
+documents require, and raise the errors drawn in ``nemo_contract._exceptions``. The other public parts are
+subpackages: ``nemo_contract.protocol`` (what the API is: codes, paths, fields, shapes, events) and
+``nemo_contract.testing`` (the emulator in tests: transport, fixtures, strategies).
+
+Names load on first use: the emulator imports ``nemo_contract.protocol``, which runs this module first, and must
+not pay for httpx and the client.
 """
 
 from __future__ import annotations
 
 import importlib
 import typing
+
+from .__version__ import __version__
 
 if typing.TYPE_CHECKING:  # the names, for type checkers and editors; at run time they load on first use
     from ._client import AsyncClient, Client
@@ -41,43 +47,26 @@ if typing.TYPE_CHECKING:  # the names, for type checkers and editors; at run tim
     )
     from ._identity import SkillIdentity
     from ._models import Credentials, Credits, ExportResult, Message, MessageKind, Snapshot, UploadedFile
-    from ._protocol import (
-        ACCEPTED_FORMATS_TEXT,
-        DEFAULT_BASE_URL,
-        Code,
-        EventFormat,
-        HeartbeatMode,
-        RenderShape,
-        RenderStatus,
-        SkillSource,
-        StatusMode,
-        format_timeline,
-    )
     from ._routing import Intent, classify
-    from ._transport import StreamingASGITransport
+    from .protocol import Code, SkillSource
 
-#: Where each public name lives. Importing ``nemo_contract`` (which the emulator does, for the protocol module)
-#: does not load the client and httpx until one of these is used.
+#: Where each public name lives. The names are spelled three times (here, for type checkers above, and in
+#: ``__all__``); tests/client/test_exported_members.py proves the three agree.
 _LOCATIONS: dict[str, str] = {
-    "ACCEPTED_FORMATS_TEXT": "._protocol",
     "APIError": "._exceptions",
     "AsyncClient": "._client",
     "AuthenticationError": "._exceptions",
     "BadRequest": "._exceptions",
     "classify": "._routing",
     "Client": "._client",
-    "Code": "._protocol",
+    "Code": ".protocol",
     "Conflict": "._exceptions",
     "Credentials": "._models",
     "Credits": "._models",
-    "DEFAULT_BASE_URL": "._protocol",
-    "EventFormat": "._protocol",
     "ExportBlocked": "._exceptions",
     "ExportError": "._exceptions",
     "ExportResult": "._models",
     "FileTooLarge": "._exceptions",
-    "format_timeline": "._protocol",
-    "HeartbeatMode": "._protocol",
     "Intent": "._routing",
     "InvalidBaseURL": "._exceptions",
     "LocalFileError": "._exceptions",
@@ -90,16 +79,12 @@ _LOCATIONS: dict[str, str] = {
     "OutOfCredits": "._exceptions",
     "RateLimited": "._exceptions",
     "RenderFailed": "._exceptions",
-    "RenderShape": "._protocol",
-    "RenderStatus": "._protocol",
     "RenderTimeout": "._exceptions",
     "ServiceError": "._exceptions",
     "SessionNotFound": "._exceptions",
     "SkillIdentity": "._identity",
-    "SkillSource": "._protocol",
+    "SkillSource": ".protocol",
     "Snapshot": "._models",
-    "StatusMode": "._protocol",
-    "StreamingASGITransport": "._transport",
     "TurnError": "._exceptions",
     "TurnFailed": "._exceptions",
     "TurnTimeout": "._exceptions",
@@ -109,11 +94,8 @@ _LOCATIONS: dict[str, str] = {
     "UploadRejected": "._exceptions",
 }
 
-__version__ = "0.1.0"
-
-# Sorted case-insensitively, as httpx does (tests/test_exported_members.py checks it), not isort-style.
-__all__ = [  # noqa: RUF022
-    "ACCEPTED_FORMATS_TEXT",
+__all__ = [  # noqa: RUF022 - sorted case-insensitively, as httpx sorts its own
+    "__version__",
     "APIError",
     "AsyncClient",
     "AuthenticationError",
@@ -124,14 +106,10 @@ __all__ = [  # noqa: RUF022
     "Conflict",
     "Credentials",
     "Credits",
-    "DEFAULT_BASE_URL",
-    "EventFormat",
     "ExportBlocked",
     "ExportError",
     "ExportResult",
     "FileTooLarge",
-    "format_timeline",
-    "HeartbeatMode",
     "Intent",
     "InvalidBaseURL",
     "LocalFileError",
@@ -144,16 +122,12 @@ __all__ = [  # noqa: RUF022
     "OutOfCredits",
     "RateLimited",
     "RenderFailed",
-    "RenderShape",
-    "RenderStatus",
     "RenderTimeout",
     "ServiceError",
     "SessionNotFound",
     "SkillIdentity",
     "SkillSource",
     "Snapshot",
-    "StatusMode",
-    "StreamingASGITransport",
     "TurnError",
     "TurnFailed",
     "TurnTimeout",

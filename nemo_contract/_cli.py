@@ -20,6 +20,7 @@ import sys
 import threading
 import typing
 
+from .__version__ import __version__
 from ._exceptions import (
     ExportBlocked,
     InvalidBaseURL,
@@ -33,8 +34,8 @@ from ._exceptions import (
     UploadRejected,
 )
 from ._models import Message, MessageKind
-from ._protocol import DEFAULT_BASE_URL, SkillSource
 from ._session import BASE_URL_ENV, STATE_ENV, TOKEN_ENV, StateFile, check_base_url, default_state_path
+from .protocol import DEFAULT_BASE_URL, SkillSource
 
 if typing.TYPE_CHECKING:
     from ._client import Client
@@ -130,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} 0.1.0")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 

@@ -28,6 +28,7 @@ from ._exceptions import NemoError
 from ._export import run_export
 from ._identity import SkillIdentity
 from ._models import Credentials, Credits, ExportResult, Message, Snapshot, UploadedFile
+from ._operations import credits, snapshot, upload
 from ._ops import (
     CloseStream,
     Download,
@@ -41,9 +42,9 @@ from ._ops import (
     StreamHandle,
     is_event_stream,
 )
-from ._protocol import SkillSource
 from ._routing import handle
 from ._turns import converse
+from .protocol import SkillSource
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -120,13 +121,13 @@ class Client(BaseClient):
 
     def upload(self, *files: PathLike) -> list[UploadedFile]:
         """Upload local files and/or ``http(s)://`` URLs to the session."""
-        return self._run(self._core.upload(files))
+        return self._run(upload(self._core, files))
 
     def state(self) -> Snapshot:
-        return self._run(self._core.snapshot())
+        return self._run(snapshot(self._core))
 
     def credits(self) -> Credits:
-        return self._run(self._core.credits())
+        return self._run(credits(self._core))
 
     def export(self, path: PathLike | None = None) -> ExportResult:
         """Render the session's draft and download it (to ``path``, a folder, or ``download_dir``)."""
@@ -317,13 +318,13 @@ class AsyncClient(BaseClient):
         return [message async for message in self.aiter_turn(text)]
 
     async def upload(self, *files: PathLike) -> list[UploadedFile]:
-        return await self._run(self._core.upload(files))
+        return await self._run(upload(self._core, files))
 
     async def state(self) -> Snapshot:
-        return await self._run(self._core.snapshot())
+        return await self._run(snapshot(self._core))
 
     async def credits(self) -> Credits:
-        return await self._run(self._core.credits())
+        return await self._run(credits(self._core))
 
     async def export(self, path: PathLike | None = None) -> ExportResult:
         return await self._run(run_export(self._core, path))

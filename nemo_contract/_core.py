@@ -11,45 +11,23 @@ start takes a new render id). Everything else raises.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import os
 import pathlib
 import typing
 import uuid
 
 import httpx
 
-from ._envelope import read_body
-from ._exceptions import (
-    APIError,
-    AuthenticationError,
-    FileTooLarge,
-    LocalFileError,
-    UnexpectedResponse,
-    UnsupportedFileType,
-    UploadRejected,
-)
+from ._envelope import read_body, retry_after
+from ._exceptions import APIError, AuthenticationError, UnexpectedResponse
 from ._identity import SkillIdentity
-from ._models import Credentials, Credits, MessageKind, Snapshot, UploadedFile, field_dict, field_list
+from ._models import Credentials, ExportRecord, MessageKind
 from ._ops import Flow, OpenStream, RequestSpec, Send, Sleep, StreamHandle, emit
-from ._protocol import (
-    DEFAULT_TASK_NAME,
-    MAX_UPLOAD_BYTES,
-    ME,
-    PATHS,
-    Code,
-    Header,
-    SkillSource,
-    file_type_for,
-)
 from ._session import TOKEN_ENV, detect_language
+from .protocol import DEFAULT_TASK_NAME, ME, PATHS, Code, Header, SkillSource
+from .protocol import fields as f
 
-__all__ = ["Core", "ExportRecord", "Scope"]
-
-T = typing.TypeVar("T")
-
-TASK_NAME = DEFAULT_TASK_NAME
+__all__ = ["Core", "Scope", "data_of"]
 
 
 class Scope(enum.Enum):
@@ -65,18 +43,6 @@ _SETUP_NOTICES: dict[SkillSource, tuple[str, str | None]] = {
     SkillSource.VIDEO_TO_GENERATOR: ("Setting up...", None),
     SkillSource.AUTO_GENERATOR: ("Connecting...", "Ready!"),
 }
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class ExportRecord:
-    """The last export of this client: which session's draft, saved where."""
-
-    session_id: str | None
-    draft: dict[str, typing.Any]
-    path: pathlib.Path
-
-    def matches(self, snapshot: Snapshot) -> bool:
-        return snapshot.session_id == self.session_id and snapshot.draft == self.draft
 
 
 class Core:
@@ -226,8 +192,6 @@ class Core:
         return error.code == Code.SESSION_NOT_FOUND and scope is Scope.SESSION
 
     def _recover(self, error: APIError, scope: Scope, answer: httpx.Response) -> Flow[None]:
-        from ._envelope import retry_after
-
         if error.code == Code.RATE_LIMITED:
             wait = retry_after(answer, now=self.clock())
             yield emit(MessageKind.NOTICE, f"⏳ The service is busy; trying again in {round(wait)} s.")
@@ -273,8 +237,8 @@ class Core:
             return self.spec("POST", PATHS.anonymous_token, auth=False, headers={Header.CLIENT_ID.value: client_id})
 
         body = yield from self.call(build, Scope.NONE)
-        data = _data(body)
-        token, user_id = data.get("token"), data.get("user_id")
+        data = data_of(body)
+        token, user_id = data.get(f.TOKEN), data.get(f.USER_ID)
         if not isinstance(token, str) or not token:
             raise UnexpectedResponse("The service issued no token")
         previous = self.credentials.user_id
@@ -284,19 +248,19 @@ class Core:
             self.credentials.session_id = None  # sessions belong to a user
 
     def _new_session(self, *, announce: bool) -> Flow[None]:
-        body_json: dict[str, str] = {"task_name": TASK_NAME}
+        body_json: dict[str, str] = {f.TASK_NAME: DEFAULT_TASK_NAME}
         if self.identity.source is not SkillSource.AUTO_GENERATOR:
-            body_json["language"] = self.language or detect_language(self.language_hint)
+            body_json[f.LANGUAGE] = self.language or detect_language(self.language_hint)
         body = yield from self.call(
             lambda: self.spec("POST", PATHS.create_session, json=body_json, user=ME), Scope.USER
         )
-        data = _data(body)
-        session_id = data.get("session_id")
+        data = data_of(body)
+        session_id = data.get(f.SESSION_ID)
         if not isinstance(session_id, str) or not session_id:
             raise UnexpectedResponse("The service created no session")
         self.credentials.session_id = session_id
-        if isinstance(data.get("user_id"), str):
-            self.credentials.user_id = data["user_id"]
+        if isinstance(data.get(f.USER_ID), str):
+            self.credentials.user_id = data[f.USER_ID]
         if announce:
             yield emit(MessageKind.NOTICE, "Started a new editing session.")
 
@@ -309,127 +273,10 @@ class Core:
         self.credentials.session_id = None
         yield from self._new_session(announce=True)
 
-    # -- the simple operations ---------------------------------------------------------------------------------
 
-    def credits(self) -> Flow[Credits]:
-        body = yield from self.call(lambda: self.spec("GET", PATHS.credits), Scope.USER)
-        data = _data(body)
-        try:
-            available, frozen = int(data["available"]), int(data.get("frozen", 0))
-            total = int(data.get("total", available + frozen))
-        except (KeyError, TypeError, ValueError):
-            raise UnexpectedResponse("The service sent a balance the client cannot read") from None
-        return Credits(available=available, frozen=frozen, total=total)
-
-    def snapshot(self) -> Flow[Snapshot]:
-        body = yield from self.call(
-            lambda: self.spec("GET", PATHS.state, user=ME, session_id=self.credentials.session_id or ""),
-            Scope.SESSION,
-        )
-        data = _data(body)
-        state = field_dict(data, "state")
-        infos = [info for info in field_list(state, "video_infos") if isinstance(info, dict)]
-        session_id = data.get("session_id") if isinstance(data.get("session_id"), str) else None
-        return Snapshot(
-            session_id=session_id or self.credentials.session_id,
-            draft=field_dict(state, "draft"),
-            video_infos=infos,
-            generated_media=field_list(state, "generated_media"),
-        )
-
-    def upload(self, sources: typing.Sequence[str | os.PathLike[str]]) -> Flow[list[UploadedFile]]:
-        """Upload local files (one multipart request) and URLs (one JSON request)."""
-        urls = [str(s) for s in sources if isinstance(s, str) and _is_url(s)]
-        paths = tuple(_checked_file(s) for s in sources if not (isinstance(s, str) and _is_url(s)))
-        uploaded: list[UploadedFile] = []
-        if paths:
-            body = yield from self._upload_call(
-                lambda: self.spec(
-                    "POST", PATHS.upload, files=paths, user=ME, session_id=self.credentials.session_id or ""
-                ),
-                [path.name for path in paths],
-            )
-            uploaded += _files(body)
-        if urls:
-            payload = {"urls": urls, "source_type": "url"}
-            body = yield from self._upload_call(
-                lambda: self.spec(
-                    "POST", PATHS.upload, json=payload, user=ME, session_id=self.credentials.session_id or ""
-                ),
-                [_url_name(url) for url in urls],
-            )
-            uploaded += _files(body)
-        return uploaded
-
-    def _upload_call(self, build: typing.Callable[[], RequestSpec], names: list[str]) -> Flow[dict[str, typing.Any]]:
-        """One upload request; a refusal names the file(s) it was about."""
-        try:
-            return (yield from self.call(build, Scope.SESSION))
-        except UploadRejected as error:
-            if isinstance(error, UnsupportedFileType):
-                names = [name for name in names if file_type_for(name) is None] or names
-            error.args = (f"{error.message.rstrip('.')}: {', '.join(names)}",)
-            raise
-
-
-def _data(body: dict[str, typing.Any]) -> dict[str, typing.Any]:
-    data = body.get("data")
+def data_of(body: dict[str, typing.Any]) -> dict[str, typing.Any]:
+    """The ``data`` object of a successful envelope."""
+    data = body.get(f.DATA)
     if not isinstance(data, dict):
         raise UnexpectedResponse("The service sent a result without data")
     return data
-
-
-def _url_name(url: str) -> str:
-    """The file name a URL ends with, for messages (else the URL without its query)."""
-    try:
-        path = httpx.URL(url).path
-    except httpx.InvalidURL:
-        path = ""
-    return path.rsplit("/", 1)[-1] or url.split("?", 1)[0]
-
-
-def _is_url(value: str) -> bool:
-    return value.startswith(("http://", "https://"))
-
-
-def _checked_file(source: str | os.PathLike[str]) -> pathlib.Path:
-    path = pathlib.Path(source).expanduser()
-    try:
-        size = path.stat().st_size
-        readable = path.is_file() and os.access(path, os.R_OK)
-    except OSError as exc:
-        raise LocalFileError(f"cannot read {path}: {exc.strerror or 'no such file'}") from None
-    if not readable:
-        raise LocalFileError(f"cannot read {path}: not a readable file")
-    if size > MAX_UPLOAD_BYTES:
-        # The service would refuse it (4002) after the whole upload; say so before sending it all.
-        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
-        raise FileTooLarge(f"{path.name} is larger than {limit} MB", code=Code.FILE_TOO_LARGE)
-    return path
-
-
-def _files(body: dict[str, typing.Any]) -> list[UploadedFile]:
-    items = _data(body).get("files")
-    if not isinstance(items, list):
-        raise UnexpectedResponse("The service did not list the uploaded files")
-    found = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-
-        def number(key: str, item: dict[str, typing.Any] = item) -> typing.Any:
-            value = item.get(key)
-            return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-        found.append(
-            UploadedFile(
-                filename=str(item.get("filename") or "file"),
-                file_type=str(item.get("file_type") or "file"),
-                cdn_url=item.get("cdn_url") if isinstance(item.get("cdn_url"), str) else None,
-                duration=number("duration"),
-                width=number("width"),
-                height=number("height"),
-                fps=number("fps"),
-            )
-        )
-    return found

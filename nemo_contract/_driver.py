@@ -23,8 +23,9 @@ from ._exceptions import LocalFileError, NemoError, NetworkError
 from ._identity import SkillIdentity
 from ._models import Credentials, Message
 from ._ops import RequestSpec, StreamHandle
-from ._protocol import DEFAULT_BASE_URL, SkillSource
 from ._session import BASE_URL_ENV, TOKEN_ENV, bad_base_url, check_base_url
+from .protocol import DEFAULT_BASE_URL, SkillSource
+from .protocol import fields as f
 
 __all__ = [
     "BASE_URL_ENV",
@@ -88,7 +89,7 @@ def _multipart(paths: tuple[pathlib.Path, ...], stack: contextlib.ExitStack) -> 
         except OSError as exc:
             raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        files.append(("files", (path.name, handle, mime)))
+        files.append((f.FILES, (path.name, handle, mime)))
     return files
 
 

@@ -28,7 +28,8 @@ from ._exceptions import (
     UnexpectedResponse,
     UnsupportedFileType,
 )
-from ._protocol import ACCEPTED_FORMATS_TEXT, DEFAULT_RETRY_AFTER, DEFAULT_WEB_URL, HTTP_STATUS, Code, Header
+from .protocol import ACCEPTED_FORMATS_TEXT, DEFAULT_RETRY_AFTER, DEFAULT_WEB_URL, HTTP_STATUS, Code, Header
+from .protocol import fields as f
 
 __all__ = ["api_error", "read_body", "retry_after"]
 
@@ -86,10 +87,10 @@ def api_error(
 ) -> APIError:
     """The exception for an error ``code``, with the advice the documents prescribe."""
     summary = _SUMMARIES.get(code, f"The service answered with error {code}")
-    common: dict[str, typing.Any] = {"code": code, "http_status": http_status, "detail": detail}
+    common: dict[str, typing.Any] = dict(code=code, http_status=http_status, detail=detail)
     if code == Code.INSUFFICIENT_CREDITS:
         # PROTOCOL.md: anonymous users get data.register_url (ending ?bind=<user_id>); registered users none.
-        link = data.get("register_url") if isinstance(data, dict) else None
+        link = data.get(f.REGISTER_URL) if isinstance(data, dict) else None
         if not isinstance(link, str) or not link.startswith(("https://", "http://")):
             link = None
         return OutOfCredits(summary, register_url=link, top_up_url=DEFAULT_WEB_URL, **common)
@@ -122,19 +123,19 @@ def read_body(response: httpx.Response) -> dict[str, typing.Any]:
         body = None
     status = response.status_code
     if isinstance(body, dict):
-        code = body.get("code")
+        code = body.get(f.CODE)
         if isinstance(code, int) and not isinstance(code, bool):
             if code == Code.SUCCESS:
                 return body
-            message = body.get("message")
+            message = body.get(f.MESSAGE)
             raise api_error(
                 code,
                 http_status=status,
                 detail=message if isinstance(message, str) else None,
-                data=body.get("data"),
+                data=body.get(f.DATA),
                 wait=retry_after(response) if code == Code.RATE_LIMITED else None,
             )
-        if body.get("success") is True:
+        if body.get(f.SUCCESS) is True:
             return body
     if 200 <= status < 300:
         raise UnexpectedResponse(f"The service sent an answer without a result (HTTP {status})")

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import typing
 
-from ._protocol import DEFAULT_BASE_URL, MAX_UPLOAD_BYTES
+from .protocol import DEFAULT_BASE_URL, MAX_UPLOAD_BYTES
 
 __all__ = [
     "APIError",

@@ -9,7 +9,6 @@ fails falls back to ``GET /api/render/proxy/<id>/download``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pathlib
 import typing
@@ -17,45 +16,27 @@ import uuid
 
 import httpx
 
-from ._core import Core, ExportRecord, Scope
+from ._core import Core, Scope
 from ._exceptions import ExportError, NothingToExport, RenderFailed, RenderTimeout, UnexpectedResponse
-from ._models import ExportResult, MessageKind, Snapshot, field_dict
+from ._models import ExportRecord, ExportResult, MessageKind, Snapshot
+from ._operations import snapshot
 from ._ops import Download, DownloadResult, Flow, RequestSpec, Sleep, emit
-from ._protocol import PATHS, RENDER_POLL_INTERVAL, RenderStatus, draft_is_exportable
+from .protocol import PATHS, RENDER_POLL_INTERVAL, RenderStatus
+from .protocol.shapes import RenderView, draft_is_exportable, read_render, render_request
 
-__all__ = ["MAX_POLLS", "POLL_INTERVAL", "RenderState", "read_render", "run_export"]
+__all__ = ["MAX_POLLS", "run_export"]
 
-POLL_INTERVAL = RENDER_POLL_INTERVAL
 #: Renders finish in 30-90 s; twenty polls (ten minutes) is the most the client waits.
 MAX_POLLS = 20
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class RenderState:
-    status: str
-    progress: int
-    url: str | None
-    error: str | None
-
-
-def read_render(body: typing.Mapping[str, typing.Any]) -> RenderState:
-    """A render's status from either documented shape."""
-    wrapped = body.get("data")
-    source = wrapped if isinstance(wrapped, dict) and "status" in wrapped else body
-    status = source.get("status")
-    if not isinstance(status, str):
+def _render(body: typing.Mapping[str, typing.Any]) -> RenderView:
+    """A render's answer in either documented shape; one without a status cannot be followed."""
+    view = read_render(body)
+    if view.status is None:
         raise UnexpectedResponse("The service sent a render status the client cannot read")
-    output = field_dict(source, "output")
-    url = output.get("url") or source.get("outputUrl")
-    progress = source.get("progress")
-    error = source.get("error")
-    return RenderState(
-        status=status,
-        progress=int(progress) if isinstance(progress, int | float) and not isinstance(progress, bool) else 0,
-        url=url if isinstance(url, str) and url else None,
-        error=error if isinstance(error, str) and error else None,
-    )
+    return view
 
 
 def _destination(core: Core, dest: str | os.PathLike[str] | None, render_id: str) -> pathlib.Path:
@@ -71,40 +52,37 @@ def _same_origin(a: str, b: str) -> bool:
 
 
 def run_export(
-    core: Core, dest: str | os.PathLike[str] | None = None, *, snapshot: Snapshot | None = None
+    core: Core, dest: str | os.PathLike[str] | None = None, *, current: Snapshot | None = None
 ) -> Flow[ExportResult]:
-    """Render the session's draft (``snapshot``, when the caller just read it) and download it."""
-    if snapshot is None:
-        snapshot = yield from core.snapshot()
-    if not draft_is_exportable(snapshot.draft):
+    """Render the session's draft (``current``, when the caller just read the state) and download it."""
+    if current is None:
+        current = yield from snapshot(core)
+    if not draft_is_exportable(current.draft):
         raise NothingToExport("There is nothing to export yet")
     yield emit(MessageKind.NOTICE, "Exporting your video (this usually takes 30-90 seconds)...")
     render_id = f"render_{int(core.clock() * 1000)}"
-    draft = snapshot.draft
+    draft = current.draft
 
     def renew() -> None:  # "a render id already used" -> a new one
         nonlocal render_id
         render_id = f"render_{int(core.clock() * 1000)}_{uuid.uuid4().hex[:6]}"
 
     def build() -> RequestSpec:
-        body = {
-            "id": render_id,
-            "sessionId": core.credentials.session_id,
-            "draft": draft,
-            "output": {"format": "mp4", "quality": "high"},
-        }
+        body = render_request(render_id, core.credentials.session_id or "", draft)
         return core.spec("POST", PATHS.render_start, json=body)
 
     started = yield from core.call(build, Scope.SESSION, on_conflict=renew)
-    state = read_render(started)
+    state = _render(started)
     polls = 0
     while state.status not in (RenderStatus.COMPLETED.value, RenderStatus.FAILED.value):
         if polls >= MAX_POLLS:
-            raise RenderTimeout(f"The render did not finish within {int(MAX_POLLS * POLL_INTERVAL // 60)} minutes")
+            raise RenderTimeout(
+                f"The render did not finish within {int(MAX_POLLS * RENDER_POLL_INTERVAL // 60)} minutes"
+            )
         yield emit(MessageKind.PROGRESS, f"⏳ Rendering... {state.progress}%", progress=state.progress)
-        yield Sleep(POLL_INTERVAL)
+        yield Sleep(RENDER_POLL_INTERVAL)
         body = yield from core.call(lambda: core.spec("GET", PATHS.render_poll, render_id=render_id), Scope.USER)
-        state = read_render(body)
+        state = _render(body)
         polls += 1
     if state.status == RenderStatus.FAILED.value:
         raise RenderFailed(f"The render failed: {state.error or 'no reason given'}")
@@ -125,6 +103,6 @@ def run_export(
     if result.status != 200:
         raise ExportError(f"The video was rendered but could not be downloaded (HTTP {result.status})")
     exported = ExportResult(render_id=render_id, path=path, url=url, size=result.size)
-    core.last_export = ExportRecord(session_id=snapshot.session_id, draft=draft, path=path)
+    core.last_export = ExportRecord(session_id=current.session_id, draft=draft, path=path)
     yield emit(MessageKind.EXPORT, exported.text)
     return exported

@@ -12,7 +12,7 @@ import os
 import pathlib
 
 from ._exceptions import LocalFileError
-from ._protocol import DEFAULT_SKILL_VERSION, PLATFORMS, UNKNOWN_PLATFORM, Header, SkillSource
+from .protocol import DEFAULT_SKILL_VERSION, PLATFORMS, UNKNOWN_PLATFORM, Header, SkillSource
 
 __all__ = ["DEFAULT_SKILL_VERSION", "PLATFORMS", "SkillIdentity", "detect_platform", "read_skill_version"]
 

@@ -7,11 +7,13 @@ import enum
 import pathlib
 import typing
 
-from ._protocol import format_timeline
+from ._summary import format_timeline
+from .protocol import fields as f
 
 __all__ = [
     "Credentials",
     "Credits",
+    "ExportRecord",
     "ExportResult",
     "Message",
     "MessageKind",
@@ -59,9 +61,9 @@ class Message:
         return self.text
 
     def to_dict(self) -> dict[str, typing.Any]:
-        data: dict[str, typing.Any] = {"kind": self.kind.value, "text": self.text}
+        data: dict[str, typing.Any] = dict(kind=self.kind.value, text=self.text)
         if self.progress is not None:
-            data["progress"] = self.progress
+            data.update(progress=self.progress)
         return data
 
 
@@ -86,13 +88,8 @@ class Credentials:
 
     @classmethod
     def from_dict(cls, data: typing.Mapping[str, typing.Any]) -> Credentials:
-        def text(key: str) -> str | None:
-            value = data.get(key)
-            return value if isinstance(value, str) and value else None
-
-        return cls(
-            client_id=text("client_id"), token=text("token"), user_id=text("user_id"), session_id=text("session_id")
-        )
+        found = {field.name: data.get(field.name) for field in dataclasses.fields(cls)}
+        return cls(**{name: value for name, value in found.items() if isinstance(value, str) and value})
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,13 +156,14 @@ class Snapshot:
     @property
     def text(self) -> str:
         lines = [self.summary]
-        tracks = field_list(self.draft, "t")
+        tracks = field_list(self.draft, f.TRACKS)
         if not tracks:
             lines.append("Nothing generated yet: describe the video you want.")
-        size = field_dict(self.draft, "m")
-        if tracks and isinstance(self.draft.get("d"), int | float):
-            shape = f", {size['width']}x{size['height']}" if size.get("width") and size.get("height") else ""
-            lines.append(f"Length {_seconds(self.draft['d'] / 1000)}{shape}.")
+        size = field_dict(self.draft, f.META)
+        length = self.draft.get(f.DURATION_MS)
+        if tracks and isinstance(length, int | float):
+            shape = f", {size[f.WIDTH]}x{size[f.HEIGHT]}" if size.get(f.WIDTH) and size.get(f.HEIGHT) else ""
+            lines.append(f"Length {_seconds(length / 1000)}{shape}.")
         if self.video_infos:
             count = len(self.video_infos)
             lines.append(f"{count} uploaded file{'s' if count != 1 else ''}.")
@@ -173,18 +171,29 @@ class Snapshot:
 
     def to_dict(self) -> dict[str, typing.Any]:
         """A script-friendly description (the client's own shape, not the service's)."""
-        tracks = field_list(self.draft, "t")
-        meta = field_dict(self.draft, "m")
-        return {
-            "session_id": self.session_id,
-            "timeline": self.summary,
-            "tracks": len(tracks),
-            "duration_ms": self.draft.get("d"),
-            "width": meta.get("width"),
-            "height": meta.get("height"),
-            "uploads": [info.get("filename") for info in self.video_infos if isinstance(info, dict)],
-            "generated_media": len(self.generated_media),
-        }
+        meta = field_dict(self.draft, f.META)
+        return dict(
+            session_id=self.session_id,
+            timeline=self.summary,
+            tracks=len(field_list(self.draft, f.TRACKS)),
+            duration_ms=self.draft.get(f.DURATION_MS),
+            width=meta.get(f.WIDTH),
+            height=meta.get(f.HEIGHT),
+            uploads=[info.get(f.FILENAME) for info in self.video_infos if isinstance(info, dict)],
+            generated_media=len(self.generated_media),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ExportRecord:
+    """The last export of a client: which session's draft, saved where."""
+
+    session_id: str | None
+    draft: dict[str, typing.Any]
+    path: pathlib.Path
+
+    def matches(self, snapshot: Snapshot) -> bool:
+        return snapshot.session_id == self.session_id and snapshot.draft == self.draft
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,4 +208,4 @@ class ExportResult:
         return f"✅ Video ready: saved to {self.path} ({_size(self.size)})."
 
     def to_dict(self) -> dict[str, typing.Any]:
-        return {"render_id": self.render_id, "path": str(self.path), "url": self.url, "size": self.size}
+        return dict(render_id=self.render_id, path=str(self.path), url=self.url, size=self.size)

@@ -18,7 +18,7 @@ import typing
 import httpx
 
 from ._models import Message, MessageKind
-from ._protocol import TURN_TIME_LIMIT
+from .protocol import TURN_TIME_LIMIT
 
 __all__ = [
     "STREAM_TIMEOUT",

@@ -27,10 +27,11 @@ import typing
 from ._core import Core
 from ._export import run_export
 from ._models import MessageKind
+from ._operations import credits, snapshot, upload
 from ._ops import Flow, emit
-from ._protocol import ACCEPTED_FORMATS_TEXT, MAX_UPLOAD_BYTES, SkillSource
 from ._text import mask_quotes
 from ._turns import converse
+from .protocol import ACCEPTED_FORMATS_TEXT, MAX_UPLOAD_BYTES, SkillSource
 
 __all__ = ["Intent", "classify", "handle"]
 
@@ -108,7 +109,7 @@ def handle(core: Core, text: str, files: typing.Sequence[str | os.PathLike[str]]
                 f"Send the file you want to upload (accepted: {ACCEPTED_FORMATS_TEXT}; up to {_MAX_MB} MB).",
             )
             return
-        uploaded = yield from core.upload(sources)
+        uploaded = yield from upload(core, sources)
         for item in uploaded:
             yield emit(MessageKind.UPLOAD, item.text)
         intent = classify(text) if text.strip() else Intent.UPLOAD
@@ -117,11 +118,11 @@ def handle(core: Core, text: str, files: typing.Sequence[str | os.PathLike[str]]
     if intent is Intent.EXPORT:
         yield from run_export(core)
     elif intent is Intent.CREDITS:
-        credits = yield from core.credits()
-        yield emit(MessageKind.CREDITS, credits.text)
+        balance = yield from credits(core)
+        yield emit(MessageKind.CREDITS, balance.text)
     elif intent is Intent.STATE:
-        snapshot = yield from core.snapshot()
-        yield emit(MessageKind.TIMELINE, snapshot.text)
+        state = yield from snapshot(core)
+        yield emit(MessageKind.TIMELINE, state.text)
     elif text.strip():
         yield from converse(core, text)
     else:

@@ -22,7 +22,7 @@ import urllib.parse
 
 from ._exceptions import InvalidBaseURL, LocalFileError
 from ._models import Credentials
-from ._protocol import DEFAULT_LANGUAGE
+from .protocol import DEFAULT_LANGUAGE
 
 __all__ = [
     "BASE_URL_ENV",

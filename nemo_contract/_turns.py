@@ -17,20 +17,22 @@ import logging
 import typing
 
 from ._core import Core
-from ._events import EventKind, GuiAction, StreamReader, interpret, translate
+from ._events import StreamReader
 from ._exceptions import NetworkError, TurnFailed, TurnTimeout
 from ._export import run_export
+from ._gui import GuiAction, translate
 from ._models import MessageKind, Snapshot
+from ._operations import snapshot
 from ._ops import STREAM_TIMEOUT, CloseStream, Flow, ReadChunk, RequestSpec, Sleep, emit
-from ._protocol import APP_NAME, ME, PATHS, STILL_WORKING_INTERVAL, TURN_TIME_LIMIT, draft_is_exportable
 from ._timeline import describe_changes
+from .protocol import PATHS, STILL_WORKING_INTERVAL, TURN_TIME_LIMIT
+from .protocol.events import EventKind
+from .protocol.shapes import draft_is_exportable, turn_request
 
 __all__ = [
     "EDIT_OFFER",
     "EXPORT_OFFER",
     "STILL_WORKING",
-    "STILL_WORKING_EVERY",
-    "TURN_LIMIT",
     "TurnOutcome",
     "converse",
     "run_turn",
@@ -39,8 +41,6 @@ __all__ = [
 logger = logging.getLogger("nemo_contract")
 
 STILL_WORKING = "⏳ Still working..."
-STILL_WORKING_EVERY = STILL_WORKING_INTERVAL
-TURN_LIMIT = TURN_TIME_LIMIT
 #: After a silent close the state is read up to this many times, this far apart, until it shows the change.
 SILENT_POLLS = 3
 SILENT_POLL_INTERVAL = 10.0
@@ -60,23 +60,18 @@ class TurnOutcome(typing.NamedTuple):
 
 
 def _turn_request(core: Core, text: str) -> RequestSpec:
-    body = {
-        "app_name": APP_NAME,
-        "user_id": ME,
-        "session_id": core.credentials.session_id,
-        "new_message": {"parts": [{"text": text}]},
-    }
+    body = turn_request(core.credentials.session_id or "", text)
     return core.spec("POST", PATHS.run_sse, json=body, headers={"Accept": "text/event-stream"}, timeout=STREAM_TIMEOUT)
 
 
 def _out_of_time() -> TurnTimeout:
-    return TurnTimeout(f"The backend did not finish within {TURN_LIMIT / 60:g} minutes")
+    return TurnTimeout(f"The backend did not finish within {TURN_TIME_LIMIT / 60:g} minutes")
 
 
 def _describe(core: Core, before: Snapshot, *, polls: int) -> Flow[bool]:
     """Read the state (up to ``polls`` times) and tell the user what changed; True when something did."""
     for attempt in range(polls):
-        after = yield from core.snapshot()
+        after = yield from snapshot(core)
         lines = describe_changes(before, after)
         if lines:
             yield emit(MessageKind.CHANGES, "Updated the timeline:\n" + "\n".join(lines))
@@ -88,12 +83,12 @@ def _describe(core: Core, before: Snapshot, *, polls: int) -> Flow[bool]:
 
 def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
     """Send ``text`` as one turn and relay its events; returns the GUI actions its text asked for."""
-    before = yield from core.snapshot()
+    before = yield from snapshot(core)
 
     def reread() -> Flow[None]:
         # The turn was refused (1002, or 1001 for another user) and goes to a new session: compare with that one.
         nonlocal before
-        before = yield from core.snapshot()
+        before = yield from snapshot(core)
 
     stream = yield from core.open_stream(lambda: _turn_request(core, text), on_new_session=reread)
     start = last_shown = core.clock()
@@ -104,7 +99,7 @@ def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
     actions: list[tuple[GuiAction, str]] = []
     ended = False
     while not ended:
-        left = TURN_LIMIT - (core.clock() - start)
+        left = TURN_TIME_LIMIT - (core.clock() - start)
         if left <= 0:
             yield CloseStream(stream)
             raise _out_of_time()
@@ -114,33 +109,32 @@ def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
             broken, ended = error, True
             items = reader.close()
         else:
-            if chunk is not None and core.clock() - start >= TURN_LIMIT:
+            if chunk is not None and core.clock() - start >= TURN_TIME_LIMIT:
                 yield CloseStream(stream)
                 raise _out_of_time()
             ended = chunk is None
             items = reader.close() if chunk is None else reader.feed(chunk)
-        for item in items:
-            for event in interpret(item):
-                now = core.clock()
-                if event.kind is EventKind.TEXT:
-                    said = True
-                    translated = translate(event.text)
-                    actions += translated.actions
-                    unchanged = unchanged or translated.unchanged
-                    if translated.text:
-                        yield emit(MessageKind.REPLY, translated.text)
-                        last_shown = now
-                elif event.kind is EventKind.HEARTBEAT:
-                    if now - last_shown >= STILL_WORKING_EVERY:
-                        yield emit(MessageKind.PROGRESS, STILL_WORKING)
-                        last_shown = now
-                elif event.kind in (EventKind.TOOL_CALL, EventKind.TOOL_RESULT):
-                    logger.debug("turn: %s %s", event.kind.value, event.text)
-                elif event.kind is EventKind.ERROR:
-                    failure = event.text
+        for event in items:
+            now = core.clock()
+            if event.kind is EventKind.TEXT:
+                said = True
+                translated = translate(event.text)
+                actions += translated.actions
+                unchanged = unchanged or translated.unchanged
+                if translated.text:
+                    yield emit(MessageKind.REPLY, translated.text)
+                    last_shown = now
+            elif event.kind is EventKind.HEARTBEAT:
+                if now - last_shown >= STILL_WORKING_INTERVAL:
+                    yield emit(MessageKind.PROGRESS, STILL_WORKING)
+                    last_shown = now
+            elif event.kind in (EventKind.TOOL_CALL, EventKind.TOOL_RESULT):
+                logger.debug("turn: %s %s", event.kind.value, event.text)
+            elif event.kind is EventKind.ERROR:
+                failure = event.text
     yield CloseStream(stream)
     if broken is not None:
-        if broken.timed_out or core.clock() - start >= TURN_LIMIT:
+        if broken.timed_out or core.clock() - start >= TURN_TIME_LIMIT:
             raise _out_of_time()
         yield emit(MessageKind.NOTICE, "The connection dropped before the reply was complete.")
         yield from _describe(core, before, polls=1)
@@ -172,7 +166,7 @@ def converse(core: Core, text: str) -> Flow[None]:
     edits = [sentence for action, sentence in outcome.actions if action is GuiAction.EDIT]
     after: Snapshot | None = None
     if edits:
-        after = yield from core.snapshot()
+        after = yield from snapshot(core)
         if outcome.unchanged or describe_changes(outcome.before, after):
             yield emit(MessageKind.NOTICE, EDIT_OFFER)
         else:
@@ -185,18 +179,18 @@ def converse(core: Core, text: str) -> Flow[None]:
             after = None
     if GuiAction.TIMELINE in kinds:
         if after is None:
-            after = yield from core.snapshot()
+            after = yield from snapshot(core)
         yield emit(MessageKind.TIMELINE, after.summary)
     if GuiAction.EXPORT in kinds:
         if not core.auto_export:
             yield emit(MessageKind.NOTICE, EXPORT_OFFER)
             return
         if after is None:
-            after = yield from core.snapshot()
+            after = yield from snapshot(core)
         previous = core.last_export
         if not draft_is_exportable(after.draft):
             yield emit(MessageKind.NOTICE, "There is nothing on the timeline to export yet.")
         elif previous is not None and previous.matches(after):
             yield emit(MessageKind.NOTICE, f"This timeline is already exported: {previous.path}.")
         else:
-            yield from run_export(core, snapshot=after)
+            yield from run_export(core, current=after)

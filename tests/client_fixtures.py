@@ -21,7 +21,8 @@ from starlette.applications import Starlette
 from mock_server import create_app
 from mock_server._emulator import Emulator
 from mock_server._journal import Entry
-from nemo_contract import AsyncClient, Client, Message, MessageKind, StreamingASGITransport
+from nemo_contract import AsyncClient, Client, Message, MessageKind
+from nemo_contract.testing import StreamingASGITransport
 
 from .clips import make_mp4
 from .conftest import BASE, START, serve

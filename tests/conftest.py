@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from mock_server import create_app
 from mock_server._emulator import Emulator
-from nemo_contract._transport import StreamingASGITransport
+from nemo_contract.testing import StreamingASGITransport
 
 # A failing property test prints the exact @reproduce_failure(...) line that replays it; the emulator's own
 # choices come from its seed, so that line is all it takes to see the failure again. The profile's parent is the

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from mock_server._agent import ToolStep, TurnPlan, plan_turn
 from mock_server._agent_texts import MUSIC_PICKS, TITLE_PICKS
-from nemo_contract._protocol import TrackType, draft_is_exportable, format_timeline
+from nemo_contract._summary import format_timeline
+from nemo_contract.protocol import TrackType
+from nemo_contract.protocol.shapes import draft_is_exportable
 
 DURATIONS = {"text": (5.0, 15.0), "edit": (10.0, 30.0), "generation": (100.0, 300.0)}
 CDN = "http://127.0.0.1:8000/cdn"

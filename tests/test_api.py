@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from mock_server._emulator import Emulator
-from nemo_contract._protocol import MESSAGES, TOKEN_LIFETIME, Code, register_url
+from nemo_contract.protocol import MESSAGES, TOKEN_LIFETIME, Code, register_url
 
 from .conftest import new_session, new_token
 

@@ -17,12 +17,12 @@ from nemo_contract import (
     MessageKind,
     NothingToExport,
     RenderFailed,
-    RenderShape,
     Snapshot,
-    format_timeline,
 )
-from nemo_contract._export import read_render
-from nemo_contract._timeline import describe_changes, track_summary
+from nemo_contract._summary import format_timeline, track_line
+from nemo_contract._timeline import describe_changes
+from nemo_contract.protocol import RenderShape
+from nemo_contract.protocol.shapes import read_render
 
 from .client_fixtures import Harness, harness_fixture  # noqa: F401 - fixtures
 
@@ -57,7 +57,7 @@ def test_the_documents_summary() -> None:
         '3. Title: "Urban Dreams" (0-3s)'
     )
     assert _snapshot(draft).summary == expected == format_timeline(draft)
-    assert track_summary(BGM) == "BGM: Lo-fi (0-10s, 35%)"
+    assert track_line(BGM) == "BGM: Lo-fi (0-10s, 35%)"
 
 
 def test_changes_in_the_summarys_words() -> None:
@@ -85,7 +85,8 @@ def test_both_render_shapes_are_read() -> None:
         "success": True,
         "data": {"id": "r", "status": "completed", "progress": 100, "outputUrl": "https://x/r.mp4"},
     }
-    assert read_render(toplevel) == read_render(wrapped)
+    assert read_render(toplevel) == read_render(wrapped)._replace(shape=RenderShape.TOPLEVEL)
+    assert read_render(wrapped).shape is RenderShape.WRAPPED
     assert read_render({"success": True, "data": {"id": "r", "status": "processing", "progress": 40}}).progress == 40
     assert read_render({"code": 0, "status": "failed", "error": "invalid draft"}).error == "invalid draft"
 

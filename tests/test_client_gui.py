@@ -13,8 +13,9 @@ import typing
 import pytest
 import respx
 
-from nemo_contract import AsyncClient, MessageKind, format_timeline
-from nemo_contract._events import GuiAction, translate
+from nemo_contract import AsyncClient, MessageKind
+from nemo_contract._gui import GuiAction, translate
+from nemo_contract._summary import format_timeline
 from nemo_contract._turns import EDIT_OFFER, EXPORT_OFFER
 
 from .client_fixtures import API, DRAFT, GENERATE, Harness, Scripted, adk_text, harness_fixture, texts  # noqa: F401

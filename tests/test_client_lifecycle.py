@@ -23,8 +23,8 @@ from nemo_contract import (
     Snapshot,
 )
 from nemo_contract._identity import DEFAULT_SKILL_VERSION, detect_platform, read_skill_version
-from nemo_contract._protocol import DEFAULT_BASE_URL
 from nemo_contract._session import detect_language
+from nemo_contract.protocol import DEFAULT_BASE_URL
 
 from .client_fixtures import Harness, harness_fixture  # noqa: F401 - fixtures
 

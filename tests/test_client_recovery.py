@@ -29,7 +29,7 @@ from nemo_contract import (
     TurnFailed,
     UnsupportedFileType,
 )
-from nemo_contract._protocol import ACCEPTED_FORMATS_TEXT, HTTP_STATUS, MAX_UPLOAD_BYTES
+from nemo_contract.protocol import ACCEPTED_FORMATS_TEXT, HTTP_STATUS, MAX_UPLOAD_BYTES
 
 from .client_fixtures import (  # noqa: F401 - fixtures
     API,

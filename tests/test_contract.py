@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from mock_server import create_app
-from nemo_contract._protocol import PATHS, Code
-from nemo_contract._specs import ADMIN_SPEC, API_SPEC, load_spec, spec_path
-from nemo_contract._transport import StreamingASGITransport
+from nemo_contract.protocol import PATHS, Code
+from nemo_contract.protocol.specs import ADMIN_SPEC, API_SPEC, load_spec, spec_path
+from nemo_contract.testing import StreamingASGITransport
 
 from .spec_walk import operations
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from mock_server import create_app
-from nemo_contract._transport import StreamingASGITransport
+from nemo_contract.testing import StreamingASGITransport
 
 from .conftest import SKILL_HEADERS, START
 

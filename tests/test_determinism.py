@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from mock_server import create_app
-from nemo_contract._transport import StreamingASGITransport
+from nemo_contract.testing import StreamingASGITransport
 
 from .clips import make_mp4
 from .conftest import SKILL_HEADERS, START

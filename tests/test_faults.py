@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from mock_server._emulator import Emulator
-from nemo_contract._protocol import HTTP_STATUS, Code
+from nemo_contract.protocol import HTTP_STATUS, Code
 
 from .conftest import new_session, new_token
 
@@ -65,7 +65,7 @@ async def test_a_rule_for_the_next_k_matches(client: httpx.AsyncClient) -> None:
 
 async def test_a_rule_with_a_seeded_probability_is_reproducible(app: object) -> None:
     from mock_server import create_app
-    from nemo_contract._transport import StreamingASGITransport
+    from nemo_contract.testing import StreamingASGITransport
 
     async def pattern(seed: int) -> list[int]:
         application = create_app(

@@ -10,8 +10,8 @@ import hypothesis
 
 import nemo_contract
 from mock_server import create_app
-from nemo_contract._protocol import Code
-from nemo_contract._specs import ADMIN_SPEC, API_SPEC, load_spec
+from nemo_contract.protocol import Code
+from nemo_contract.protocol.specs import ADMIN_SPEC, API_SPEC, load_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = ("nemo_contract", "mock_server")
@@ -84,7 +84,7 @@ def test_no_import_cycles_between_modules() -> None:
 def test_protocol_codes_are_spelled_only_in_the_protocol_module() -> None:
     codes = {int(c) for c in Code if int(c) >= 1000}
     for name, tree in _modules().items():
-        if name == "nemo_contract._protocol":
+        if name == "nemo_contract.protocol":
             continue
         literals = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, int)}
         assert not literals & codes, f"{name} spells {sorted(literals & codes)}; use Code"

@@ -33,7 +33,7 @@ def test_the_wheel_carries_both_packages_the_specs_and_both_commands(wheel: path
         scripts = archive.read(entry_points).decode()
     assert "nemo_contract/specs/nemovideo.openapi.yaml" in names
     assert "nemo_contract/specs/mock-admin.openapi.yaml" in names
-    assert "mock_server/_app.py" in names and "nemo_contract/_protocol.py" in names
+    assert "mock_server/_app.py" in names and "nemo_contract/protocol/__init__.py" in names
     assert "nemo-mock = mock_server._cli:main" in scripts
     assert "nemo-contract = nemo_contract._cli:main" in scripts
     assert not any(n.startswith("tests/") for n in names)
@@ -55,7 +55,10 @@ def installed(wheel: pathlib.Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_an_installed_copy_finds_its_specs_inside_itself(installed: pathlib.Path, tmp_path: pathlib.Path) -> None:
     target = installed
     env = {**os.environ, "PYTHONPATH": str(target)}
-    probe = "from nemo_contract._specs import spec_path, load_spec; print(spec_path()); print(load_spec()['openapi'])"
+    probe = (
+        "from nemo_contract.protocol.specs import spec_path, load_spec; print(spec_path()); "
+        "print(load_spec()['openapi'])"
+    )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=True
     )

@@ -1,4 +1,4 @@
-"""The recorded OpenAPI documents: valid, in step with ``nemo_contract._protocol``, and usable by Schemathesis.
+"""The recorded OpenAPI documents: valid, in step with ``nemo_contract.protocol``, and usable by Schemathesis.
 
 The emulator validates request bodies with the schemas of ``specs/nemovideo.openapi.yaml``, so the body tests
 below pin the acceptance rules it will apply. The Schemathesis tests prove that a contract run really checks the
@@ -31,7 +31,7 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from mock_server._config import Config
-from nemo_contract import _protocol as protocol
+from nemo_contract import protocol
 
 from .spec_walk import operations
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from mock_server._emulator import Emulator
-from nemo_contract._protocol import TrackType, format_timeline
+from nemo_contract._summary import format_timeline
+from nemo_contract.protocol import TrackType
 
 from .conftest import new_session, new_token
 from .streams import run_turn, turn_body

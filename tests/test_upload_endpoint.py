@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mock_server._emulator import Emulator
-from nemo_contract._protocol import MAX_UPLOAD_BYTES
+from nemo_contract.protocol import MAX_UPLOAD_BYTES
 
 from .clips import make_mov, make_mp4, make_png, make_wav
 from .conftest import new_session, new_token

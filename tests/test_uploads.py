@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from mock_server._errors import ProtocolError
 from mock_server._uploads import MULTIPART_ALLOWANCE, clean_filename, receive_multipart
-from nemo_contract._protocol import ACCEPTED_FORMATS_TEXT, HTTP_STATUS, Code
+from nemo_contract.protocol import ACCEPTED_FORMATS_TEXT, HTTP_STATUS, Code
 
 BOUNDARY = "test-boundary-7d3a"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"

@@ -1,8 +1,14 @@
-"""What the NemoVideo agent API is, in one place: codes, statuses, headers, paths, field names, shapes.
+"""What the NemoVideo agent API is, in one place: the public package both sides of the protocol import.
 
-The emulator (``mock_server``) and the reference client both import this module, so a code, a header or a
-draft key can only be spelled one way. The machine-readable truth is ``specs/nemovideo.openapi.yaml``; the
-tests prove this module and that document agree.
+The emulator (``mock_server``), the reference client and the toolkit all take protocol knowledge from here, so a
+code, a header, a path or a field name can only be spelled one way. This module holds the facts (codes and
+their HTTP statuses, headers, paths, the knobs' values, limits); ``fields`` names every JSON field, ``shapes``
+types and builds the JSON, ``events`` writes and reads the ``/run_sse`` stream, ``control`` is the emulator's
+own control surface, ``specs`` finds the recorded OpenAPI documents. It imports nothing else of ours, and
+neither httpx nor starlette.
+
+The machine-readable truth is ``specs/nemovideo.openapi.yaml``; the tests prove this package and that document
+agree.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ __all__ = [
     "TOKEN_LIFETIME",
     "TURN_TIME_LIMIT",
     "UNKNOWN_PLATFORM",
+    "URL_SOURCE_TYPE",
     "Code",
     "EventFormat",
     "FileType",
@@ -43,9 +50,7 @@ __all__ = [
     "SkillSource",
     "StatusMode",
     "TrackType",
-    "draft_is_exportable",
     "file_type_for",
-    "format_timeline",
     "register_url",
 ]
 
@@ -68,6 +73,8 @@ TURN_TIME_LIMIT = 15 * 60.0
 STILL_WORKING_INTERVAL = 120.0
 #: The path segment that means "the token's own user".
 ME = "me"
+#: ``source_type`` of an upload of URLs.
+URL_SOURCE_TYPE = "url"
 #: The session name both documents' quick starts send.
 DEFAULT_TASK_NAME = "project"
 #: The skill documents' frontmatter was stripped; the template family they come from publishes 1.0.0.
@@ -137,8 +144,6 @@ class Header(enum.StrEnum):
     SKILL_VERSION = "X-Skill-Version"
     SKILL_PLATFORM = "X-Skill-Platform"
     RETRY_AFTER = "Retry-After"
-    #: The emulator's own: answer this one request as the backend would with the given code.
-    MOCK_FAULT = "X-Mock-Fault"
 
 
 #: "Three attribution headers are required on every request"; a render start without all three answers 402.
@@ -262,45 +267,3 @@ class RenderShape(enum.StrEnum):
 def register_url(user_id: str, web_url: str = DEFAULT_WEB_URL) -> str:
     """The registration link an anonymous user gets with 2001."""
     return f"{web_url}/register?bind={user_id}"
-
-
-def draft_is_exportable(draft: typing.Mapping[str, typing.Any] | None) -> bool:
-    """A draft can be rendered when it has at least one track with a segment."""
-    if not isinstance(draft, typing.Mapping):
-        return False
-    tracks = draft.get("t")
-    return isinstance(tracks, list) and any(isinstance(t, dict) and t.get("sg") for t in tracks)
-
-
-def _seconds(ms: float) -> str:
-    value = ms / 1000
-    return f"{value:g}" if value != int(value) else str(int(value))
-
-
-def _track_line(track: typing.Mapping[str, typing.Any]) -> str:
-    segments = [s for s in track.get("sg") or [] if isinstance(s, dict)]
-    kind = track.get("tt")
-    parts = []
-    for seg in segments:
-        start = float(seg.get("st", 0))
-        span = f"{_seconds(start)}-{_seconds(start + float(seg.get('d', 0)))}s"
-        if kind == TrackType.TEXT:
-            parts.append(f'"{seg.get("x", seg.get("n", ""))}" ({span})')
-        elif kind == TrackType.AUDIO:
-            volume = round(float(seg.get("v", 1.0)) * 100)
-            parts.append(f"{seg.get('n', 'audio')} ({span}, {volume}%)")
-        else:
-            parts.append(f"{seg.get('n', 'clip')} ({span})")
-    labels: dict[object, str] = {TrackType.VIDEO: "Video", TrackType.AUDIO: "BGM", TrackType.TEXT: "Title"}
-    label = labels.get(kind, "Track")
-    return f"{label}: {', '.join(parts) if parts else '(empty)'}"
-
-
-def format_timeline(draft: typing.Mapping[str, typing.Any] | None) -> str:
-    """The documents' track summary: ``Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: ...``."""
-    tracks = [t for t in (draft or {}).get("t") or [] if isinstance(t, dict)]
-    if not tracks:
-        return "Timeline (0 tracks): empty"
-    noun = "track" if len(tracks) == 1 else "tracks"
-    lines = " ".join(f"{i}. {_track_line(t)}" for i, t in enumerate(tracks, 1))
-    return f"Timeline ({len(tracks)} {noun}): {lines}"

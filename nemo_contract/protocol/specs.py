@@ -11,8 +11,9 @@ __all__ = ["ADMIN_SPEC", "API_SPEC", "load_spec", "spec_path"]
 API_SPEC = "nemovideo.openapi.yaml"
 ADMIN_SPEC = "mock-admin.openapi.yaml"
 
-_PACKAGED = pathlib.Path(__file__).parent / "specs"  # the wheel carries specs/ here
-_CHECKOUT = pathlib.Path(__file__).parent.parent / "specs"  # a source checkout or an editable install
+_PACKAGE = pathlib.Path(__file__).parent.parent  # nemo_contract/
+_PACKAGED = _PACKAGE / "specs"  # the wheel carries specs/ here
+_CHECKOUT = _PACKAGE.parent / "specs"  # a source checkout or an editable install
 
 
 def spec_path(name: str = API_SPEC) -> pathlib.Path:
