@@ -6,7 +6,6 @@ import functools
 import hashlib
 import math
 import pathlib
-import typing
 import urllib.parse
 
 import anyio.to_thread
@@ -22,13 +21,15 @@ from nemo_contract.protocol import (
     Header,
     file_type_for,
 )
+from nemo_contract.protocol import fields as f
+from nemo_contract.protocol.shapes import SessionData, SessionState, TokenData, UploadData, UploadedFile, balance
 
 from ._clock import iso8601
 from ._emulator import emulator_of
-from ._envelope import encoded_response, ok, ok_body
+from ._envelope import ok, ok_body
 from ._errors import ProtocolError
 from ._files import MediaFile
-from ._store import Account, Session, Token, balance
+from ._store import Account, Session, Token
 from ._validation import read_valid_json
 
 __all__ = [
@@ -72,15 +73,15 @@ async def issue_token(request: Request) -> Response:
             store.accounts[user_id] = Account(user_id, config.initial_credits, export_allowed=config.export_allowed)
         token = Token(store.ids.token(), user_id, client_id, now, now + config.token_lifetime)
         store.tokens[token.value] = store.client_tokens[client_id] = token
+        store.token_numbers[token.value] = len(store.token_numbers) + 1
     account = store.accounts[token.user_id]
-    return ok(
-        {
-            "token": token.value,
-            "user_id": token.user_id,
-            "expires_at": iso8601(token.expires_at),
-            "credits": account.available,
-        }
-    )
+    data: TokenData = {
+        f.TOKEN: token.value,
+        f.USER_ID: token.user_id,
+        f.EXPIRES_AT: iso8601(token.expires_at),
+        f.CREDITS: account.available,
+    }
+    return ok(data)
 
 
 def _count_request(seen: dict[str, list[float]], key: str, limit: int | None, window: float, now: float) -> None:
@@ -104,12 +105,13 @@ async def new_session(request: Request) -> Response:
     session = Session(
         session_id=store.ids.session_id(),
         task_id=store.ids.task_id(),
-        task_name=body["task_name"],
-        language=body.get("language"),
+        task_name=body[f.TASK_NAME],
+        language=body.get(f.LANGUAGE),
         user_id=token.user_id,
     )
     store.sessions[session.session_id] = session
-    return ok({"task_id": session.task_id, "session_id": session.session_id, "user_id": token.user_id})
+    data: SessionData = {f.TASK_ID: session.task_id, f.SESSION_ID: session.session_id, f.USER_ID: token.user_id}
+    return ok(data)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -121,7 +123,7 @@ def _balance_body(available: int, frozen: int) -> bytes:
 
 async def credits(request: Request) -> Response:
     _, account = emulator_of(request).authenticate(request)
-    return encoded_response(_balance_body(account.available, account.frozen))
+    return ok(body=_balance_body(account.available, account.frozen))
 
 
 def _own_session(request: Request) -> Session:
@@ -133,14 +135,13 @@ def _own_session(request: Request) -> Session:
 
 async def state(request: Request) -> Response:
     session = _own_session(request)
-    return ok(
-        {
-            "session_id": session.session_id,
-            "task_id": session.task_id,
-            "task_name": session.task_name,
-            "state": session.state,
-        }
-    )
+    data: SessionState = {
+        f.SESSION_ID: session.session_id,
+        f.TASK_ID: session.task_id,
+        f.TASK_NAME: session.task_name,
+        f.STATE: session.state,  # type: ignore[typeddict-item]
+    }
+    return ok(data)
 
 
 def file_info(
@@ -149,17 +150,17 @@ def file_info(
     cdn_url: str,
     meta: tuple[float | None, int | None, int | None, float | None],
     digest: str,
-) -> dict[str, typing.Any]:
+) -> UploadedFile:
     duration, width, height, fps = meta
     return {
-        "filename": filename,
-        "file_type": file_type.value,
-        "cdn_url": cdn_url,
-        "duration": None if duration is None else round(duration, 3),
-        "width": width,
-        "height": height,
-        "fps": None if fps is None else round(fps, 3),
-        "hash": digest,
+        f.FILENAME: filename,
+        f.FILE_TYPE: file_type.value,
+        f.CDN_URL: cdn_url,
+        f.DURATION: None if duration is None else round(duration, 3),
+        f.WIDTH: width,
+        f.HEIGHT: height,
+        f.FPS: None if fps is None else round(fps, 3),
+        f.HASH: digest,
     }
 
 
@@ -172,15 +173,16 @@ async def upload(request: Request) -> Response:
         files = await _multipart_upload(request)
     else:
         raise ProtocolError(Code.BAD_REQUEST, "upload as multipart/form-data (field 'files') or JSON {\"urls\": [...]}")
-    session.state["video_infos"] = [*session.state["video_infos"], *files]
-    return ok({"files": files, "session_state_applied": True})
+    session.state[f.VIDEO_INFOS] = [*session.state[f.VIDEO_INFOS], *files]
+    data: UploadData = {f.FILES: files, f.SESSION_STATE_APPLIED: True}
+    return ok(data)
 
 
-async def _url_upload(request: Request) -> list[dict[str, typing.Any]]:
+async def _url_upload(request: Request) -> list[UploadedFile]:
     body = await read_valid_json(request, PATHS.upload)
     store = emulator_of(request).store
     files = []
-    for url in body["urls"]:
+    for url in body[f.URLS]:
         try:
             name = pathlib.PurePosixPath(urllib.parse.urlsplit(url).path).name or "upload"
         except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL anyone can fetch
@@ -197,7 +199,7 @@ async def _url_upload(request: Request) -> list[dict[str, typing.Any]]:
     return files
 
 
-async def _multipart_upload(request: Request) -> list[dict[str, typing.Any]]:
+async def _multipart_upload(request: Request) -> list[UploadedFile]:
     from ._media import probe
     from ._uploads import receive_multipart
 
@@ -222,9 +224,9 @@ async def serve_generated(request: Request) -> Response:
     stem, _, suffix = request.path_params["name"].rpartition(".")
     media = emulator.store.generated.get(stem)
     kinds = {"mp4": "video", "mp3": "audio"}
-    if media is None or kinds.get(suffix) != media.get("media_type"):
+    if media is None or kinds.get(suffix) != media.get(f.MEDIA_TYPE):
         raise ProtocolError(Code.NOT_FOUND, "no such generated media")
-    duration_ms = max(100, min(int(float(media.get("duration") or 10) * 1000), 30 * 60 * 1000))
+    duration_ms = max(100, min(int(float(media.get(f.DURATION) or 10) * 1000), 30 * 60 * 1000))
     path = emulator.data_dir / "generated" / f"{duration_ms}ms.{suffix}"
     if not path.is_file():
         if suffix == "mp4":

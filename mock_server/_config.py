@@ -17,6 +17,7 @@ from nemo_contract.protocol import (
     TOKEN_LIFETIME,
     EventFormat,
     HeartbeatMode,
+    OnDisconnect,
     RenderShape,
     StatusMode,
 )
@@ -65,6 +66,7 @@ class Config:
     heartbeat: HeartbeatMode = HeartbeatMode.EMPTY
     heartbeat_interval: float = 15.0
     silent_close_rate: float = 0.3
+    on_disconnect: OnDisconnect = OnDisconnect.CONTINUE
     render_shape: RenderShape = RenderShape.TOPLEVEL
     turn_durations: dict[str, tuple[float, float]] = dataclasses.field(
         default_factory=lambda: {"text": (5.0, 15.0), "edit": (10.0, 30.0), "generation": (100.0, 300.0)}
@@ -90,6 +92,7 @@ class Config:
             "heartbeat": self.heartbeat.value,
             "heartbeat_interval": self.heartbeat_interval,
             "silent_close_rate": self.silent_close_rate,
+            "on_disconnect": self.on_disconnect.value,
             "render_shape": self.render_shape.value,
             "turn_durations": {k: list(v) for k, v in self.turn_durations.items()},
             "render_duration": list(self.render_duration),
@@ -139,6 +142,7 @@ def _build(values: dict[str, typing.Any]) -> Config:
         heartbeat=HeartbeatMode(values["heartbeat"]),
         heartbeat_interval=float(values["heartbeat_interval"]),
         silent_close_rate=float(values["silent_close_rate"]),
+        on_disconnect=OnDisconnect(values["on_disconnect"]),
         render_shape=RenderShape(values["render_shape"]),
         turn_durations={k: _span(f"turn_durations.{k}", values["turn_durations"][k]) for k in _RANGES},
         render_duration=_span("render_duration", values["render_duration"]),

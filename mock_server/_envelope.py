@@ -1,4 +1,9 @@
-"""Responses in the protocol's envelope, compact JSON, statuses per the ``status_mode`` knob."""
+"""Responses in the protocol's envelope (compact JSON, statuses per the ``status_mode`` knob), and reading JSON
+request bodies strictly.
+
+Every JSON answer is an ``EnvelopeResponse``, which notes its envelope code in the request's journal entry as it
+is sent: the code is recorded where the answer is made, never read back from the bytes.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,26 @@ import typing
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from nemo_contract.protocol import HTTP_STATUS, Code, StatusMode
+from nemo_contract.protocol import HTTP_STATUS, Code, StatusMode, shapes
 
 from ._errors import ProtocolError
+from ._journal import entry_of
 
 __all__ = [
     "MAX_JSON_BYTES",
+    "EnvelopeResponse",
+    "bug_response",
     "dumps",
-    "encoded_response",
     "error_response",
-    "json_response",
     "loads",
     "ok",
     "ok_body",
     "read_json",
 ]
+
+dumps = shapes.dumps
 
 
 #: Deeper bodies are refused: nothing in the protocol nests past a dozen levels.
@@ -91,39 +100,44 @@ def loads(raw: bytes) -> typing.Any:
     return value
 
 
-#: One encoder for every response (json.dumps with options builds a new one per call).
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+class EnvelopeResponse(Response):
+    """A JSON answer whose envelope ``code`` is known where it is made (None for JSON without one)."""
 
+    media_type = "application/json"
 
-def dumps(value: typing.Any) -> bytes:
-    """Compact JSON, as the real service sends it (some clients grep it)."""
-    return _COMPACT.encode(value).encode()
+    def __init__(
+        self, body: bytes, *, code: int | None, status: int = 200, headers: typing.Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(body, status_code=status, headers=headers)
+        self.code = code
 
-
-def json_response(value: typing.Any, status: int = 200, headers: typing.Mapping[str, str] | None = None) -> Response:
-    return Response(dumps(value), status_code=status, headers=headers, media_type="application/json")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        entry = entry_of(scope)
+        if entry is not None:
+            entry.code = self.code
+        await super().__call__(scope, receive, send)
 
 
 def ok_body(data: typing.Any) -> bytes:
     """The bytes of ``{"code":0,"message":"success","data":...}``."""
-    return dumps({"code": 0, "message": "success", "data": data})
+    return dumps(shapes.ok(data))
 
 
-def encoded_response(body: bytes) -> Response:
-    """A 200 with JSON already encoded (by ``ok_body``, say)."""
-    return Response(body, media_type="application/json")
+def ok(data: typing.Any = None, *, body: bytes | None = None) -> EnvelopeResponse:
+    """``{"code":0,"message":"success","data":...}`` (``body``: those bytes, already encoded by ``ok_body``)."""
+    return EnvelopeResponse(ok_body(data) if body is None else body, code=int(Code.SUCCESS))
 
 
-def ok(data: typing.Any) -> Response:
-    """``{"code":0,"message":"success","data":...}``."""
-    return encoded_response(ok_body(data))
-
-
-def error_response(error: ProtocolError, status_mode: StatusMode) -> Response:
+def error_response(error: ProtocolError, status_mode: StatusMode) -> EnvelopeResponse:
     """``{"code":...,"message":...,"data":...}`` with the code's HTTP status, or 200 under ``always200``."""
     status = HTTP_STATUS.get(error.code, 400) if status_mode is StatusMode.HTTP else 200
-    body = {"code": int(error.code), "message": error.message, "data": error.data}
     headers = dict(error.headers)
     if error.code is Code.METHOD_NOT_ALLOWED and "allow" not in {k.lower() for k in headers}:
         headers["Allow"] = "GET, POST, PUT"
-    return json_response(body, status=status, headers=headers)
+    body = dumps(shapes.error(error.code, error.message, error.data))
+    return EnvelopeResponse(body, code=int(error.code), status=status, headers=headers)
+
+
+def bug_response() -> EnvelopeResponse:
+    """The answer to a bug of ours: still an envelope, code 500."""
+    return EnvelopeResponse(dumps(shapes.error(500, "internal error in the emulator")), code=500, status=500)

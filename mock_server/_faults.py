@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import typing
 
 from ._config import FaultRule
 from ._store import Ids
 
-__all__ = ["FaultPlan", "Faults"]
+__all__ = ["FAULTS_KEY", "FaultPlan", "Faults", "faults_of"]
+
+#: Where EmulatorMiddleware leaves the plan of the rules that fired on a request, for the handler to carry out.
+FAULTS_KEY = "nemo_mock.faults"
 
 
 @dataclasses.dataclass(slots=True)
@@ -75,3 +79,12 @@ class Faults:
     def active(self) -> tuple[FaultRule, ...]:
         """The rules not yet used up: what ``GET /__mock__/config`` lists."""
         return tuple(rule for rule, left in zip(self.rules, self._remaining, strict=True) if left != 0)
+
+
+_NONE = FaultPlan()
+
+
+def faults_of(scope: typing.Mapping[str, typing.Any]) -> FaultPlan:
+    """What the fault rules ask of this request (nothing, for most)."""
+    plan: FaultPlan = scope.get(FAULTS_KEY, _NONE)
+    return plan

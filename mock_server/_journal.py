@@ -1,63 +1,180 @@
-"""The request journal: a bounded record of every request, and a way to wait for one to arrive."""
+"""The request journal: a bounded, structured record of every API request, as it happens.
+
+Each entry is filled in where things are decided, never by parsing what was sent: the middleware notes the
+request (its headers, the size and digest of its body) and the answer's status and headers; the answer itself
+notes its envelope code (``_envelope.EnvelopeResponse``); a turn notes every event it sends, with its kind and
+its virtual and real time, and how its stream ended. Listeners (``Journal.subscribe``) follow entries as they
+change; ``wait_for`` waits for a matching one.
+
+Memory is bounded twice: by count (the ``journal_size`` knob) and by bytes (``MAX_BYTES``, whatever clients send),
+since an entry keeps header values, event data and the error text only up to documented lengths.
+"""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import enum
 import fnmatch
-import re
+import hashlib
+import time
 import typing
 
 import anyio
 
 from nemo_contract.protocol import ATTRIBUTION_HEADERS
+from nemo_contract.protocol.control import (
+    JournalEntry,
+    JournalEvent,
+    JournalRequest,
+    JournalResponse,
+    JournalStream,
+    StreamEnd,
+)
+from nemo_contract.protocol.events import EventKind
 
-__all__ = ["Entry", "Journal"]
+__all__ = ["ENTRY_KEY", "MAX_BYTES", "Change", "Entry", "Journal", "StreamEvent", "entry_of"]
 
-#: At most this many events of one stream are kept, so a long stream cannot grow the journal without bound.
+#: At most this many events of one stream are kept.
 MAX_EVENTS_PER_ENTRY = 1000
-#: How much of a response body an entry keeps: enough for the code at the start of an envelope.
-HEAD_BYTES = 64
-_LEADING_CODE = re.compile(rb'\{"code":(-?[0-9]{1,9})[,}]')
+#: Header values (and event data) longer than this are cut in entries, so no client can grow the journal.
+MAX_VALUE_BYTES = 256
+MAX_EVENT_BYTES = 8192
+#: At most this many request headers are kept per entry.
+MAX_HEADERS = 64
+#: The journal's whole footprint, as counted by ``Entry.weight``: older entries go first when it is exceeded.
+MAX_BYTES = 16 * 1024 * 1024
+#: What an entry costs beyond what it counts of headers and events (objects, numbers, the path).
+_ENTRY_OVERHEAD = 600
+_CUT = b"...(cut)"
 #: (journal key, raw lower-case header name) of each attribution header.
 _ATTRIBUTION = tuple(
     (h.value.removeprefix("X-Skill-").lower(), h.value.lower().encode("latin-1")) for h in ATTRIBUTION_HEADERS
 )
+_AUTHORIZATION = b"authorization"
+
+RawHeaders = typing.Sequence[tuple[bytes, bytes]]
+
+#: Where EmulatorMiddleware leaves a request's entry in its ASGI scope, for the answer to note what it knows.
+ENTRY_KEY = "nemo_mock.entry"
 
 
-@dataclasses.dataclass(slots=True)
+def entry_of(scope: typing.Mapping[str, typing.Any]) -> Entry | None:
+    """The journal entry of the request whose scope this is (None on the control plane)."""
+    entry: Entry | None = scope.get(ENTRY_KEY)
+    return entry
+
+
+class Change(enum.Enum):
+    """What happened to an entry, for listeners."""
+
+    REQUEST = "request"  # a new entry
+    RESPONSE = "response"  # the answer started (status and headers known)
+    EVENT = "event"  # a stream sent an event
+    END = "end"  # the answer is over, however it ended
+
+
+def _cut(value: bytes, limit: int) -> bytes:
+    return value if len(value) <= limit else value[:limit] + _CUT
+
+
+#: Heads up to this size are kept as the ASGI list itself (no copy on the common path).
+_SMALL_HEAD = 4096
+
+
+def bounded_headers(raw: RawHeaders, size: int) -> tuple[RawHeaders, int]:
+    """The headers an entry keeps, and their bytes: the ASGI list itself when small, else a copy with values cut
+    to ``MAX_VALUE_BYTES`` and at most ``MAX_HEADERS`` of them (``size``: the bytes of every name and value)."""
+    if size <= _SMALL_HEAD and len(raw) <= MAX_HEADERS:
+        return raw, size
+    kept = [(_cut(name, MAX_VALUE_BYTES), _cut(value, MAX_VALUE_BYTES)) for name, value in raw[:MAX_HEADERS]]
+    return kept, sum(len(name) + len(value) for name, value in kept)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One event a stream sent."""
+
+    n: int
+    kind: EventKind
+    time: float  # virtual
+    real_time: float  # wall clock
+    data: bytes  # the block as sent, without its blank line (cut to MAX_EVENT_BYTES)
+
+
+@dataclasses.dataclass(slots=True, eq=False)
 class Entry:
-    """One request. It keeps the request's raw headers and derives what the journal shows from them only when
-    read: recording sits on the path of every request, reading is rare."""
+    """One request. Recording sits on the path of every request, so what the journal shows is derived from the
+    raw parts only when it is read."""
 
     seq: int
     time: float
+    real_time: float
     method: str
     path: str
     raw_query: bytes
-    raw_headers: typing.Sequence[tuple[bytes, bytes]]  # as in the ASGI scope: lower-case names
+    raw_headers: RawHeaders  # lower-case names, in the order received (bounded, see bounded_headers)
     token: str | None
+    token_ref: str | None
     user_id: str | None
+    header_bytes: int = 0
     status: int | None = None
-    head: bytes = b""  # the first bytes of the response body
-    streamed: bool = False
-    events: list[str] | None = None
+    code: int | None = None
+    response_headers: RawHeaders = ()
+    request_size: int = 0
+    request_digest: typing.Any = None  # a hashlib object while the body arrives
+    response_size: int = 0
+    events: list[StreamEvent] | None = None  # a /run_sse stream's events (None for other answers)
+    end: StreamEnd | None = None
     complete: bool = False
+    journal: Journal | None = None
+
+    # -- written while the request runs -------------------------------------------------------------------------
+
+    def body_chunk(self, chunk: bytes) -> None:
+        if self.request_digest is None:
+            self.request_digest = hashlib.sha256()
+        self.request_size += len(chunk)
+        self.request_digest.update(chunk)
+
+    def started(self, status: int, headers: RawHeaders) -> None:
+        self.status = status
+        self.response_headers = headers
+        self._notify(Change.RESPONSE)
+
+    def start_stream(self) -> None:
+        self.events = []
+
+    def add_event(self, kind: EventKind, at: float, data: bytes) -> None:
+        events = self.events
+        if events is None or len(events) >= MAX_EVENTS_PER_ENTRY:
+            return
+        block = _cut(data.rstrip(b"\n"), MAX_EVENT_BYTES)
+        events.append(StreamEvent(len(events), kind, at, time.time(), block))
+        if self.journal is not None:
+            self.journal.grew(self, len(block) + 64)
+        self._notify(Change.EVENT)
+
+    def finish(self, end: StreamEnd, *, complete: bool | None = None) -> None:
+        """The answer is over; the first call counts. ``complete``: whether it went out whole (by default, unless
+        the client left first)."""
+        if self.end is not None:
+            return
+        self.end = end
+        self.complete = end is not StreamEnd.CLIENT_GONE if complete is None else complete
+        self._notify(Change.END)
+
+    def _notify(self, change: Change) -> None:
+        if self.journal is not None:
+            self.journal.notify(self, change)
 
     @property
-    def code(self) -> int | None:
-        """The envelope's code once the response is complete (0 for a stream)."""
-        if not self.complete:
-            return None
-        if self.streamed:
-            return 0
-        # The emulator's JSON starts with its code, or with the success flag of the render poll's other shape.
-        found = _LEADING_CODE.match(self.head)
-        if found is not None:
-            return int(found[1])
-        if self.head.startswith(b'{"success":true'):
-            return 0
-        return None if self.status is None or self.status >= 400 else 0
+    def weight(self) -> int:
+        """The bytes this entry holds, roughly: what the byte bound counts."""
+        kept = sum(len(e.data) + 64 for e in self.events) if self.events else 0
+        return _ENTRY_OVERHEAD + len(self.path) + len(self.raw_query) + self.header_bytes + kept
+
+    # -- read -------------------------------------------------------------------------------------------------------
 
     @property
     def query(self) -> str:
@@ -65,72 +182,183 @@ class Entry:
 
     @property
     def headers_present(self) -> list[str]:
-        """The names of the headers sent, in title case, sorted."""
-        return sorted({name.decode("latin-1").title() for name, _ in self.raw_headers})
+        """The names of the request headers, lower-case, in the order received."""
+        return [name.decode("latin-1") for name, _ in self.raw_headers]
+
+    def header(self, name: str) -> str | None:
+        """The first value of a request header (as kept: cut when it was long)."""
+        wanted = name.lower().encode("latin-1")
+        for key, value in self.raw_headers:
+            if key == wanted:
+                return value.decode("latin-1")
+        return None
 
     @property
     def attribution(self) -> dict[str, str | None]:
         """The first value of each attribution header (``source``, ``version``, ``platform``), or None."""
-        return {key: self._first(name) for key, name in _ATTRIBUTION}
+        return {key: self.header(name.decode()) for key, name in _ATTRIBUTION}
 
-    def _first(self, name: bytes) -> str | None:
-        for key, value in self.raw_headers:
-            if key == name:
-                return value.decode("latin-1")
-        return None
+    @property
+    def body_sha256(self) -> str | None:
+        return None if self.request_digest is None else str(self.request_digest.hexdigest())
 
-    def add_event(self, event: str) -> None:
-        if self.events is None:
-            self.events = []
-        if len(self.events) < MAX_EVENTS_PER_ENTRY:
-            self.events.append(event)
+    @property
+    def blocks(self) -> list[str] | None:
+        """A stream's events as they went on the wire, without their blank lines (None for other answers)."""
+        return None if self.events is None else [_text(e.data) for e in self.events]
 
-    def to_dict(self) -> dict[str, typing.Any]:
-        return {
-            "seq": self.seq,
-            "time": self.time,
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "status": self.status,
-            "code": self.code,
-            "user_id": self.user_id,
-            "headers_present": self.headers_present,
-            "attribution": self.attribution,
-            "events": self.events,
-            "complete": self.complete,
-        }
+    @property
+    def text_sent(self) -> bool:
+        return any(e.kind is EventKind.TEXT for e in self.events or ())
+
+    def to_dict(self) -> JournalEntry:
+        """The entry as ``GET /__mock__/journal`` shows it (see the admin spec's ``JournalEntry``)."""
+        events = self.events
+        stream = None
+        if events is not None:
+            shown = [
+                JournalEvent(n=e.n, kind=e.kind.value, time=e.time, real_time=e.real_time, data=_text(e.data))
+                for e in events
+            ]
+            stream = JournalStream(events=shown, end=None if self.end is None else self.end.value)
+        return JournalEntry(
+            seq=self.seq,
+            time=self.time,
+            real_time=self.real_time,
+            method=self.method,
+            path=self.path,
+            query=self.query,
+            status=self.status,
+            code=self.code,
+            user_id=self.user_id,
+            token_ref=self.token_ref,
+            headers_present=self.headers_present,
+            attribution=self.attribution,
+            request=JournalRequest(
+                headers=_pairs(self.raw_headers, mask=True),
+                body_size=self.request_size,
+                body_sha256=self.body_sha256,
+            ),
+            response=JournalResponse(headers=_pairs(self.response_headers), body_size=self.response_size),
+            events=self.blocks,
+            stream=stream,
+            end=None if self.end is None else self.end.value,
+            complete=self.complete,
+        )
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def _pairs(raw: RawHeaders, *, mask: bool = False) -> list[list[str]]:
+    """Headers as ``[name, value]`` pairs; with ``mask``, the credentials of ``authorization`` are hidden."""
+    shown = []
+    for name, value in raw:
+        text = value.decode("latin-1")
+        if mask and name == _AUTHORIZATION:
+            scheme, _, secret = text.partition(" ")
+            text = f"{scheme} <redacted>" if secret else "<redacted>"
+        shown.append([name.decode("latin-1"), text])
+    return shown
 
 
 class Journal:
-    """The last ``size`` requests, oldest first."""
+    """The last ``size`` requests (and at most ``MAX_BYTES`` of them), oldest first."""
 
-    def __init__(self, size: int) -> None:
-        self._entries: collections.deque[Entry] = collections.deque(maxlen=max(size, 1))
+    def __init__(self, size: int, *, max_bytes: int = MAX_BYTES) -> None:
+        self._entries: collections.deque[Entry] = collections.deque()
+        self._size = max(size, 1)
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._seq = 0
+        self._listeners: list[typing.Callable[[Entry, Change], None]] = []
         # Made only while someone waits in wait_for: recording a request then costs no event.
-        self._arrived: anyio.Event | None = None
+        self._changed: anyio.Event | None = None
 
     def resize(self, size: int) -> None:
-        self._entries = collections.deque(self._entries, maxlen=max(size, 1))
+        self._size = max(size, 1)
+        self._trim()
+
+    @property
+    def footprint(self) -> int:
+        """The bytes the entries hold, as ``Entry.weight`` counts them."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def record(
         self,
-        time: float,
+        now: float,
         method: str,
         path: str,
         raw_query: bytes,
-        raw_headers: typing.Sequence[tuple[bytes, bytes]],
+        raw_headers: RawHeaders,
+        header_bytes: int,
         token: str | None,
+        token_ref: str | None,
         user_id: str | None,
     ) -> Entry:
         self._seq += 1
-        entry = Entry(self._seq, time, method, path, raw_query, raw_headers, token, user_id)
+        kept, kept_bytes = bounded_headers(raw_headers, header_bytes)
+        entry = Entry(
+            self._seq,
+            now,
+            time.time(),
+            method,
+            path,
+            _cut(raw_query, MAX_EVENT_BYTES),
+            kept,
+            token,
+            token_ref,
+            user_id,
+            header_bytes=kept_bytes,
+            journal=self,
+        )
         self._entries.append(entry)
-        if self._arrived is not None:
-            arrived, self._arrived = self._arrived, None
-            arrived.set()
+        self._bytes += entry.weight
+        self._trim()
+        self.notify(entry, Change.REQUEST)
         return entry
+
+    def grew(self, entry: Entry, by: int) -> None:
+        self._bytes += by
+        if self._bytes > self._max_bytes:
+            self._trim()
+
+    def _trim(self) -> None:
+        entries = self._entries
+        while len(entries) > self._size or (self._bytes > self._max_bytes and len(entries) > 1):
+            gone = entries.popleft()
+            self._bytes -= gone.weight
+            gone.journal = None
+
+    # -- following ---------------------------------------------------------------------------------------------------
+
+    def subscribe(self, listener: typing.Callable[[Entry, Change], None]) -> typing.Callable[[], None]:
+        """Call ``listener(entry, change)`` on every change from now on; returns the function that stops it.
+
+        Listeners run inline on the server's event loop: they must be quick and must not raise.
+        """
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def notify_all(self) -> None:
+        """Wake every ``wait_for`` to look again (the server is stopping, say)."""
+        if self._changed is not None:
+            changed, self._changed = self._changed, None
+            changed.set()
+
+    def notify(self, entry: Entry, change: Change) -> None:
+        for listener in self._listeners:
+            listener(entry, change)
+        self.notify_all()
 
     @property
     def next_seq(self) -> int:
@@ -144,6 +372,7 @@ class Journal:
         token: str | None = None,
         since: int = 0,
         limit: int | None = None,
+        where: typing.Callable[[Entry], bool] | None = None,
     ) -> list[Entry]:
         found = [
             e
@@ -152,15 +381,22 @@ class Journal:
             and (method is None or e.method == method.upper())
             and (path is None or fnmatch.fnmatchcase(e.path, path))
             and (token is None or e.token == token)
+            and (where is None or where(e))
         ]
         return found[-limit:] if limit else found
 
     async def wait_for(self, seconds: float, **query: typing.Any) -> list[Entry]:
-        """Entries matching ``query``; waits up to ``seconds`` (real time) for a first one to arrive."""
+        """Entries matching ``query``; waits up to ``seconds`` (real time) for a first one to appear or change.
+
+        ``stop`` (a callable) ends the wait early, with what there is (the server is stopping).
+        """
+        stop: typing.Callable[[], bool] | None = query.pop("stop", None)
         with anyio.move_on_after(seconds):
             while not (found := self.find(**query)):
-                if self._arrived is None:
-                    self._arrived = anyio.Event()
-                await self._arrived.wait()
+                if stop is not None and stop():
+                    break
+                if self._changed is None:
+                    self._changed = anyio.Event()
+                await self._changed.wait()
             return found
         return []

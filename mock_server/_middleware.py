@@ -7,15 +7,18 @@ import logging
 import math
 import typing
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_contract.protocol import PATHS, Code, Header, register_url
-from nemo_contract.protocol.control import MOCK_FAULT
+from nemo_contract.protocol import fields as f
+from nemo_contract.protocol.control import CONTROL_PREFIX, MOCK_FAULT, StreamEnd
 
 from ._emulator import BEARER_KEY, EMULATOR_KEY, Emulator
-from ._envelope import error_response, json_response
+from ._envelope import bug_response, error_response
 from ._errors import ProtocolError
-from ._journal import HEAD_BYTES
+from ._faults import FAULTS_KEY
+from ._journal import ENTRY_KEY, Entry
 
 __all__ = ["EmulatorMiddleware", "fault_error"]
 
@@ -27,6 +30,22 @@ _MOCK_FAULT = MOCK_FAULT.lower()
 _RAW_MOCK_FAULT = _MOCK_FAULT.encode("latin-1")
 _RAW_AUTHORIZATION = Header.AUTHORIZATION.value.lower().encode("latin-1")
 _FAULT_CODES = sorted(int(c) for c in Code if c is not Code.SUCCESS)
+#: A request with either header (other than ``Content-Length: 0``) has a body to count and digest.
+_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
+
+
+def _counting(receive: Receive, entry: Entry) -> Receive:
+    """``receive`` that notes the size and digest of the request body in the entry as it arrives."""
+
+    async def counted() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                entry.body_chunk(chunk)
+        return message
+
+    return counted
 
 
 def fault_error(emulator: Emulator, code: int, token_value: str | None) -> ProtocolError:
@@ -39,7 +58,7 @@ def fault_error(emulator: Emulator, code: int, token_value: str | None) -> Proto
         anonymous = account is not None and not account.registered
         return ProtocolError(
             Code.INSUFFICIENT_CREDITS,
-            data={"register_url": register_url(account.user_id)} if anonymous and account else None,
+            data={f.REGISTER_URL: register_url(account.user_id)} if anonymous and account else None,
         )
     return ProtocolError(Code(code))
 
@@ -72,51 +91,49 @@ class EmulatorMiddleware:
             return
         emulator = scope[EMULATOR_KEY] = self.emulator
         path: str = scope["path"]
-        if path.startswith("/__mock__/"):
+        if path.startswith(CONTROL_PREFIX):
             await self._control_plane(scope, receive, send)
             return
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         # The first value of a name counts, as in Starlette's Headers.get (ASGI names are lower-case).
         authorization = fault_requested = None
+        has_body = False
+        header_bytes = 0
         for name, value in raw_headers:
+            header_bytes += len(name) + len(value)
             if name == _RAW_AUTHORIZATION:
                 if authorization is None:
                     authorization = value
-            elif name == _RAW_MOCK_FAULT and fault_requested is None:
-                fault_requested = value
+            elif name == _RAW_MOCK_FAULT:
+                if fault_requested is None:
+                    fault_requested = value
+            elif name in _BODY_HEADERS:
+                has_body = has_body or value != b"0"
         token_value = scope[BEARER_KEY] = _bearer(authorization)
         token = emulator.store.tokens.get(token_value) if token_value else None
-        entry = emulator.journal.record(
+        entry = scope[ENTRY_KEY] = emulator.journal.record(
             emulator.clock.now(),
             scope["method"],
             path,
             scope.get("query_string", b""),
             raw_headers,
+            header_bytes,
             token_value or None,
+            emulator.token_ref(token_value),
             token.user_id if token else None,
         )
-        # Only a turn can answer with an event stream (or with an envelope, when it is refused): other answers
-        # skip the content-type check. journalled_send is a plain function handing back send()'s awaitable: one
-        # coroutine less per message on the path of every response.
-        is_turn = path == PATHS.run_sse
+        if has_body:
+            receive = _counting(receive, entry)
 
+        # A plain function handing back send()'s awaitable: one coroutine less per message on the path of every
+        # response. A stream's end is noted by the turn, which knows how it ended.
         def journalled_send(message: Message) -> typing.Awaitable[None]:
-            kind = message["type"]
-            if kind == "http.response.start":
-                entry.status = message["status"]
-                if is_turn:
-                    for key, value in message.get("headers", ()):
-                        if key.lower() == b"content-type":
-                            entry.streamed = value.startswith(b"text/event-stream")
-                            break
-            elif kind == "http.response.body":
-                chunk: bytes = message.get("body", b"")
-                if entry.streamed:
-                    if chunk:
-                        entry.add_event(chunk.decode("utf-8", "replace").rstrip("\n"))
-                elif not entry.head:
-                    entry.head = chunk[:HEAD_BYTES]
-                entry.complete = not message.get("more_body", False)
+            if message["type"] == "http.response.body":
+                entry.response_size += len(message.get("body", b""))
+                if not message.get("more_body", False) and entry.events is None:
+                    entry.finish(StreamEnd.COMPLETE)
+            elif message["type"] == "http.response.start":
+                entry.started(message["status"], message.get("headers", ()))
             return send(message)
 
         try:
@@ -134,8 +151,15 @@ class EmulatorMiddleware:
                     await response(scope, receive, journalled_send)
                     return
             await self.app(scope, receive, journalled_send)
+        except ClientDisconnect:
+            # The client went away before its request was complete: nothing to answer, and not a bug of ours.
+            logger.debug("client disconnected during %s %s", scope["method"], path)
+            entry.finish(StreamEnd.CLIENT_GONE)
         except Exception:
-            await _answer_bug(scope, receive, journalled_send, started=entry.status is not None)
+            started = entry.status is not None
+            await _answer_bug(scope, receive, journalled_send, started=started)
+            if started:  # the answer on the wire is cut short; the connection is dropped
+                entry.finish(StreamEnd.CUT, complete=False)
             raise
 
     async def _control_plane(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -158,7 +182,6 @@ class EmulatorMiddleware:
     ) -> tuple[ProtocolError | None, Receive]:
         """The error this request must get instead of its answer (if any), and the receive() to go on with."""
         emulator = self.emulator
-        scope.setdefault("state", {})
         requested = headers.get(_MOCK_FAULT)
         if requested is not None:
             try:
@@ -186,10 +209,11 @@ class EmulatorMiddleware:
             body, receive = await _read_small_body(headers, receive)
         plan = emulator.faults.plan(method, path, body)
         if plan.latency and path != PATHS.run_sse:  # a stream's latency delays each of its events instead
-            await emulator.clock.sleep(plan.latency)
+            # The server stopping ends the wait: the request is then answered at once.
+            await emulator.clock.sleep_until(emulator.clock.now() + plan.latency, stop=emulator.stopping)
         if plan.code is not None:
             return fault_error(emulator, plan.code, token_value), receive
-        scope["state"]["faults"] = plan
+        scope[FAULTS_KEY] = plan
         return None, receive
 
 
@@ -199,8 +223,7 @@ async def _answer_bug(scope: Scope, receive: Receive, send: Send, *, started: bo
     the error too."""
     logger.exception("unexpected error on %s %s", scope["method"], scope["path"])
     if not started:
-        response = json_response({"code": 500, "message": "internal error in the emulator", "data": None}, status=500)
-        await response(scope, receive, send)
+        await bug_response()(scope, receive, send)
 
 
 async def _read_small_body(headers: typing.Mapping[str, str], receive: Receive) -> tuple[bytes | None, Receive]:

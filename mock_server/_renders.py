@@ -22,13 +22,21 @@ from nemo_contract.protocol import (
     RenderShape,
     RenderStatus,
 )
-from nemo_contract.protocol.shapes import draft_is_exportable
+from nemo_contract.protocol import fields as f
+from nemo_contract.protocol.shapes import (
+    RenderOutput,
+    draft_end_ms,
+    draft_is_exportable,
+    dumps,
+    render_toplevel,
+    render_wrapped,
+)
 
 from ._api import base_url
 from ._emulator import Emulator, emulator_of
-from ._envelope import json_response
+from ._envelope import EnvelopeResponse
 from ._errors import ProtocolError
-from ._faults import FaultPlan
+from ._faults import faults_of
 from ._files import MediaFile
 from ._store import Render
 from ._validation import read_valid_json
@@ -72,20 +80,19 @@ def _progress(render: Render, at: float) -> int:
 
 def _geometry(draft: dict[str, typing.Any]) -> tuple[int, int, int, int]:
     """(width, height, duration ms, fps) of the file a draft renders to."""
-    found = draft.get("m")
+    found = draft.get(f.META)
     meta: dict[str, typing.Any] = found if isinstance(found, dict) else {}
-    width, height = meta.get("width"), meta.get("height")
+    width, height = meta.get(f.WIDTH), meta.get(f.HEIGHT)
     if not (
         isinstance(width, int) and isinstance(height, int) and 16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE
     ):
         width, height = DEFAULT_SIZE
-    fps = meta.get("fps")
+    fps = meta.get(f.FPS)
     if not (isinstance(fps, int) and 1 <= fps <= MAX_FPS):
         fps = DEFAULT_FPS
-    duration = draft.get("d")
+    duration = draft.get(f.DURATION_MS)
     if not isinstance(duration, int) or duration <= 0:
-        ends = [s.get("st", 0) + s.get("d", 0) for t in draft.get("t", []) for s in t.get("sg", [])]
-        duration = int(max(ends, default=10_000))
+        duration = draft_end_ms(draft) or 10_000
     duration = max(100, min(duration, 30 * 60 * 1000))
     return width - width % 2, height - height % 2, duration, fps
 
@@ -113,35 +120,35 @@ def result_url(request: Request, render: Render) -> str:
 
 
 async def render_body(request: Request, render: Render) -> Response:
+    """The render's answer in the shape the ``render_shape`` knob says (both count as code 0 in the journal)."""
     emulator = emulator_of(request)
     status, progress, ended = status_of(render, emulator.clock.now())
     completed = status is RenderStatus.COMPLETED
     if completed:
         await output_file(emulator, render)
-    error = None
+    reason = None
     if status is RenderStatus.FAILED:
-        error = "cancelled" if render.cancelled_at is not None else render.failure
-    duration = _geometry(render.draft)[2]
+        reason = "cancelled" if render.cancelled_at is not None else render.failure
+    url = result_url(request, render) if completed else None
     if emulator.config.render_shape is RenderShape.WRAPPED:
-        data: dict[str, typing.Any] = {
-            "id": render.render_id,
-            "status": status.value,
-            "progress": progress,
-            "createdAt": int(render.created_at * 1000),
-        }
-        if ended is not None:
-            data["completedAt"] = int(ended * 1000)
-        if completed:
-            data["outputUrl"] = result_url(request, render)
-        if error:
-            data["error"] = error
-        return json_response({"success": True, "data": data})
-    body: dict[str, typing.Any] = {"code": 0, "id": render.render_id, "status": status.value, "progress": progress}
-    if completed:
-        body["output"] = {"url": result_url(request, render), "duration": duration / 1000, "size": render.output_size}
-    if error:
-        body["error"] = error
-    return json_response(body)
+        body = dumps(
+            render_wrapped(
+                render.render_id,
+                status,
+                progress,
+                created_ms=int(render.created_at * 1000),
+                ended_ms=None if ended is None else int(ended * 1000),
+                output_url=url,
+                reason=reason,
+            )
+        )
+    else:
+        output = None
+        if url is not None:
+            duration = _geometry(render.draft)[2]
+            output = RenderOutput(url=url, duration=duration / 1000, size=render.output_size)
+        body = dumps(render_toplevel(render.render_id, status, progress, output=output, reason=reason))
+    return EnvelopeResponse(body, code=int(Code.SUCCESS))
 
 
 async def start_render(request: Request) -> Response:
@@ -153,20 +160,20 @@ async def start_render(request: Request) -> Response:
     if not account.export_allowed:
         raise ProtocolError(Code.EXPORT_BLOCKED, "export is not available on this plan; this is not about credits")
     body = await read_valid_json(request, PATHS.render_start)
-    emulator.session_of(token, body["sessionId"])
+    emulator.session_of(token, body[f.RENDER_SESSION_ID])
     store = emulator.store
-    if body["id"] in store.renders:
+    if body[f.ID] in store.renders:
         raise ProtocolError(Code.CONFLICT, "duplicate render id; use a new id")
-    faults: FaultPlan = request.scope.get("state", {}).get("faults") or FaultPlan()
+    faults = faults_of(request.scope)
     low, high = emulator.config.render_duration
-    draft = body["draft"]  # freshly parsed for this request: nothing else holds it
+    draft = body[f.DRAFT]  # freshly parsed for this request: nothing else holds it
     render = Render(
-        render_id=body["id"],
+        render_id=body[f.ID],
         user_id=token.user_id,
-        session_id=body["sessionId"],
+        session_id=body[f.RENDER_SESSION_ID],
         draft=draft,
         created_at=emulator.clock.now(),
-        duration=store.ids.rng("render", body["id"]).uniform(low, high),
+        duration=store.ids.rng("render", body[f.ID]).uniform(low, high),
         failure=faults.fail_render or (None if draft_is_exportable(draft) else "invalid draft"),
     )
     store.renders[render.render_id] = render

@@ -7,6 +7,7 @@ interleave with it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import random
@@ -14,10 +15,12 @@ import string
 import typing
 
 from nemo_contract.protocol import Code, register_url
+from nemo_contract.protocol import fields as f
+from nemo_contract.protocol.shapes import Balance, balance, empty_state
 
 from ._errors import ProtocolError
 
-__all__ = ["Account", "Ids", "Render", "Session", "Store", "Token", "balance"]
+__all__ = ["Account", "Ids", "Render", "Session", "Store", "Token"]
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -55,11 +58,6 @@ class Ids:
         return f"f_{self._next('file').getrandbits(64):016x}"
 
 
-def balance(available: int, frozen: int) -> dict[str, int]:
-    """An account's credits as the protocol shows them."""
-    return {"available": available, "frozen": frozen, "total": available + frozen}
-
-
 @dataclasses.dataclass(slots=True)
 class Account:
     user_id: str
@@ -68,13 +66,13 @@ class Account:
     export_allowed: bool = True
     registered: bool = False
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> Balance:
         return balance(self.available, self.frozen)
 
     def freeze(self, cost: int) -> None:
         """Reserve a turn's cost, or refuse with 2001 (with the register link for anonymous users)."""
         if cost > self.available:
-            data = None if self.registered else {"register_url": register_url(self.user_id)}
+            data = None if self.registered else {f.REGISTER_URL: register_url(self.user_id)}
             raise ProtocolError(Code.INSUFFICIENT_CREDITS, data=data)
         self.available -= cost
         self.frozen += cost
@@ -104,15 +102,7 @@ class Session:
     task_name: str
     language: str | None
     user_id: str
-    state: dict[str, typing.Any] = dataclasses.field(
-        default_factory=lambda: {
-            "video_infos": [],
-            "draft": {},
-            "canvas_config": {},
-            "video_analyses": {},
-            "generated_media": [],
-        }
-    )
+    state: dict[str, typing.Any] = dataclasses.field(default_factory=lambda: dict(empty_state()))
     turns: int = 0
     busy: bool = False
 
@@ -137,6 +127,8 @@ class Store:
         self.ids = Ids(seed)
         self.accounts: dict[str, Account] = {}
         self.tokens: dict[str, Token] = {}
+        #: Each token's number in the order issued, for the journal to name it without showing it.
+        self.token_numbers: dict[str, int] = {}
         self.client_tokens: dict[str, Token] = {}
         self.sessions: dict[str, Session] = {}
         self.renders: dict[str, Render] = {}
@@ -145,3 +137,9 @@ class Store:
         self.requests_by_token: dict[str, list[float]] = {}
         self.uploads: dict[str, tuple[str, str]] = {}  # file id -> (stored path, filename)
         self.generated: dict[str, dict[str, typing.Any]] = {}  # generated media id -> its state entry
+
+    def apply(self, session: Session, delta: typing.Mapping[str, typing.Any]) -> None:
+        """A turn's state change lands: the keys it names replace the session's, new media become servable."""
+        session.state.update(copy.deepcopy(dict(delta)))
+        for media in delta.get(f.GENERATED_MEDIA, []):
+            self.generated[media[f.ID]] = media

@@ -122,7 +122,7 @@ async def test_the_journal_records_requests_with_filters(client: httpx.AsyncClie
         user_id,
         True,
     )
-    assert "Authorization" in last["headers_present"]
+    assert "authorization" in last["headers_present"]
     assert last["attribution"] == {"source": "video-to-generator", "version": "1.0.0", "platform": "unknown"}
     by_method = (await client.get("/__mock__/journal", params={"method": "post"})).json()["data"]["entries"]
     assert len(by_method) == 2

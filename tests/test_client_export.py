@@ -109,7 +109,7 @@ async def test_export_polls_every_30_s_and_downloads_a_1080p_h264_file(harness: 
     assert probe(result.path) == ("h264", 1920, 1080)
     downloads = harness.journal("GET", "/render-result/*")
     assert len(downloads) == 1
-    assert "Authorization" not in downloads[0].headers_present  # the CDN link never gets the token
+    assert "authorization" not in downloads[0].headers_present  # the CDN link never gets the token
 
 
 async def test_export_to_a_chosen_file_or_folder(harness: Harness) -> None:

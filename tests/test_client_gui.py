@@ -32,7 +32,7 @@ def _client(**options: typing.Any) -> AsyncClient:
 
 def _closing(harness: Harness, turn: int = -1) -> str:
     """The backend's last text of a turn, as it was sent."""
-    event = json.loads((harness.journal("POST", "/run_sse")[turn].events or [])[-1].removeprefix("data: "))
+    event = json.loads((harness.journal("POST", "/run_sse")[turn].blocks or [])[-1].removeprefix("data: "))
     text: str = event["content"]["parts"][0]["text"]
     return text
 

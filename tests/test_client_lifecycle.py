@@ -201,8 +201,8 @@ async def test_anonymous_token_for_a_uuid_client_id_then_one_session_reused(harn
     assert len(harness.journal("POST", "/api/auth/anonymous-token")) == 1
     assert len(harness.journal("POST", "/api/tasks/*/with-session/nemo_agent")) == 1
     auth = harness.journal("POST", "/api/auth/anonymous-token")[0]
-    assert "Authorization" not in auth.headers_present
-    assert "X-Client-Id" in auth.headers_present
+    assert "authorization" not in auth.headers_present
+    assert "x-client-id" in auth.headers_present
 
 
 async def test_first_contact_says_setting_up_once(harness: Harness) -> None:

@@ -50,7 +50,7 @@ async def test_events_are_handled_as_they_arrive() -> None:
 async def test_tool_calls_stay_internal(harness: Harness) -> None:
     async with harness.client() as client:
         messages = await client.say(GENERATE)
-    stream = harness.journal("POST", "/run_sse")[0].events or []
+    stream = harness.journal("POST", "/run_sse")[0].blocks or []
     assert any("functionCall" in event for event in stream)
     for message in messages:
         assert not any(name in message.text for name in TOOL_NAMES)
@@ -118,7 +118,7 @@ async def test_a_silent_close_is_described_from_the_state(harness: Harness) -> N
     assert "Changed track: BGM: Lo-fi (0-10s, 35%) -> BGM: Lo-fi (0-8s, 35%)" in texts(trimmed)[0]
     assert "Size: 1920x1080 -> 1080x1920" in texts(vertical)[0]
     for entry in harness.journal("POST", "/run_sse")[1:]:
-        stream = "\n".join(entry.events or [])
+        stream = "\n".join(entry.blocks or [])
         assert '"text"' not in stream  # the backend really said nothing
     assert len(harness.journal("GET", "/api/state/*")) - before == 6  # before and after each turn
 
@@ -169,7 +169,8 @@ class Clock:
 
 
 async def test_the_fifteen_minute_limit_with_the_emulator(harness: Harness) -> None:
-    harness.configure(turn_durations={"generation": [1500, 1500]})
+    # on_disconnect=cancel: the turn stops when the client gives up on it, so its session is free at once.
+    harness.configure(turn_durations={"generation": [1500, 1500]}, on_disconnect="cancel")
     async with harness.client() as client:
         await client.state()
         started = harness.emulator.clock.now()

@@ -29,7 +29,9 @@ class CreditsMachine(RuleBasedStateMachine):
     def fresh_emulator(self) -> None:
         self.portal_cm = anyio.from_thread.start_blocking_portal()
         self.portal = self.portal_cm.__enter__()
-        self.app = create_app(seed=3, time_scale=0, clock_start=START, config={"silent_close_rate": 0.5})
+        self.app = create_app(
+            seed=3, time_scale=0, clock_start=START, config={"silent_close_rate": 0.5, "on_disconnect": "cancel"}
+        )
         self.emulator = self.app.state.emulator
         self.http = httpx.AsyncClient(
             transport=StreamingASGITransport(self.app), base_url="http://e", headers=SKILL_HEADERS

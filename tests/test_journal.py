@@ -1,59 +1,227 @@
-"""Journal entries: what they show is derived from the raw request and the first bytes of the answer."""
+"""The structured journal: each entry is filled in where things are decided, bounded in count and bytes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+import anyio
+import httpx
 import pytest
 
-from mock_server._journal import Entry, Journal
+from mock_server import create_app
+from mock_server._emulator import Emulator
+from mock_server._journal import MAX_EVENT_BYTES, MAX_VALUE_BYTES, Change, Entry, Journal
+from nemo_contract.protocol.control import StreamEnd
+from nemo_contract.protocol.events import EventKind
+from nemo_contract.testing import StreamingASGITransport
+
+from .conftest import BASE, SKILL_HEADERS, START, new_session, new_token
+from .streams import run_turn, turn_body
+
+pytestmark = pytest.mark.anyio
+
+CREDITS = "/api/credits/balance/simple"
+GENERATE = "turn this video into a short promo with music and transitions"
 
 
-def _entry(raw_headers: list[tuple[bytes, bytes]] | None = None) -> Entry:
-    return Entry(1, 0.0, "GET", "/api/credits/balance/simple", b"a=1&b=%C3%A9", raw_headers or [], None, None)
+async def test_an_entry_notes_the_code_where_the_answer_was_made(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    token, _ = await new_token(client)
+    auth = {"Authorization": f"Bearer {token}"}
+    await client.get(CREDITS, headers=auth)
+    await client.get(CREDITS)  # 1001
+    emulator.configure(status_mode="always200")
+    await client.get(CREDITS)  # 1001, sent with HTTP 200
+    await client.get("/api/no/such/path")
+    codes = [(e.status, e.code) for e in emulator.entries(path="/api/*")]
+    assert codes == [(200, 0), (200, 0), (401, 1001), (200, 1001), (200, 404)]
+
+
+async def test_streams_and_files_carry_no_code(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    turn = await run_turn(client, emulator, token, turn_body(sid, "hello"))
+    assert turn.status == 200
+    (entry,) = emulator.entries(path="/run_sse")
+    assert (entry.status, entry.code, entry.complete, entry.end) == (200, None, True, StreamEnd.COMPLETE)
+    assert entry.to_dict()["code"] is None
+
+
+async def test_request_headers_are_kept_lower_case_in_the_order_received(
+    client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    raw = [("Z-Last", "1"), ("A-First", "2"), ("X-Skill-Source", "first"), ("X-Skill-Source", "again")]
+    await client.send(httpx.Request("GET", f"{BASE}{CREDITS}", headers=raw))  # as is: no default headers merged
+    (entry,) = emulator.entries()
+    names = entry.headers_present
+    assert names == [name for name, _ in entry.to_dict()["request"]["headers"]]
+    assert names.index("z-last") < names.index("a-first")
+    assert all(name == name.lower() for name in names)
+    # The first value of a repeated header counts, as a server reads it.
+    assert entry.attribution == {"source": "first", "version": None, "platform": None}
+
+
+async def test_the_token_is_never_shown_but_named(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    token, _ = await new_token(client)
+    second, _ = await new_token(client, "client-2")
+    for value in (token, second, token, "made-up"):
+        await client.get(CREDITS, headers={"Authorization": f"Bearer {value}"})
+    shown = [e.to_dict() for e in emulator.entries(path=CREDITS)]
+    assert [e["token_ref"] for e in shown] == ["token#1", "token#2", "token#1", "unknown"]
+    text = json.dumps(shown)
+    assert token not in text and second not in text
+    assert ["authorization", "Bearer <redacted>"] in shown[0]["request"]["headers"]
+
+
+async def test_a_request_body_is_sized_and_digested(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    token, _ = await new_token(client)
+    body = json.dumps({"task_name": "p"}).encode()
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    await client.post("/api/tasks/me/with-session/nemo_agent", content=body, headers=auth)
+    await client.get(CREDITS)
+    _, with_body, without = emulator.entries()
+    assert (with_body.request_size, with_body.body_sha256) == (len(body), hashlib.sha256(body).hexdigest())
+    assert (without.request_size, without.body_sha256) == (0, None)
+
+
+async def test_the_response_headers_and_size_are_kept(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    response = await client.get(CREDITS)
+    (entry,) = emulator.entries()
+    shown = dict(entry.to_dict()["response"]["headers"])
+    assert shown["content-type"] == "application/json"
+    assert entry.response_size == len(response.content)
+
+
+async def test_every_event_of_a_stream_is_noted_with_its_kind_and_both_times(
+    client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    turn = await run_turn(client, emulator, token, turn_body(sid, GENERATE))
+    (entry,) = emulator.entries(path="/run_sse")
+    assert entry.events is not None
+    kinds = [e.kind for e in entry.events]
+    assert kinds[0] is EventKind.TEXT and kinds[-1] is EventKind.TEXT
+    assert {EventKind.TOOL_CALL, EventKind.TOOL_RESULT, EventKind.HEARTBEAT} <= set(kinds)
+    # The blocks are exactly what went on the wire.
+    assert b"\n\n".join(e.data for e in entry.events) + b"\n\n" == turn.raw
+    times = [e.time for e in entry.events]
+    assert times == sorted(times) and times[0] >= START
+    assert all(e.real_time > 1e9 for e in entry.events)
+    assert entry.end is StreamEnd.COMPLETE
 
 
 @pytest.mark.parametrize(
-    ("status", "head", "streamed", "complete", "code"),
+    ("knobs", "end", "last"),
     [
-        (200, b'{"code":0,"message":"success","data":{"avai', False, True, 0),
-        (401, b'{"code":1001,"message":"token missing or inva', False, True, 1001),
-        (200, b'{"code":2001,"message":"insufficient credits"', False, True, 2001),  # always200
-        (200, b'{"code":-1}', False, True, -1),
-        (200, b'{"success":true,"data":{"id":"r_1","status":', False, True, 0),  # the render poll's other shape
-        (200, b"\x00\x00\x00\x1cftypisom\x00\x00\x02\x00isomiso2avc1", False, True, 0),  # a file
-        (206, b"", False, True, 0),
-        (404, b"<html>not found</html>", False, True, None),
-        (200, b"", True, True, 0),  # a stream that ended
-        (200, b"", True, False, None),  # a stream still open (or cut)
-        (200, b'{"code":0', False, False, None),
+        ({"silent_close_rate": 1.0}, StreamEnd.SILENT_CLOSE, EventKind.TOOL_RESULT),
+        ({"faults": [{"path": "/run_sse", "cut_after": 1}]}, StreamEnd.CUT, EventKind.TOOL_CALL),
+        ({"faults": [{"path": "/run_sse", "error_after": 1}]}, StreamEnd.ERROR_EVENT, EventKind.ERROR),
     ],
 )
-def test_an_entrys_code_comes_from_the_head_of_its_answer(
-    status: int, head: bytes, streamed: bool, complete: bool, code: int | None
+async def test_how_a_stream_ended_is_noted(
+    client: httpx.AsyncClient, emulator: Emulator, knobs: dict[str, object], end: StreamEnd, last: EventKind
 ) -> None:
-    entry = _entry()
-    entry.status, entry.head, entry.streamed, entry.complete = status, head, streamed, complete
-    assert entry.code == code
-    assert entry.to_dict()["code"] == code
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    await run_turn(client, emulator, token, turn_body(sid, GENERATE))  # a draft to edit
+    emulator.configure(**knobs)
+    await run_turn(client, emulator, token, turn_body(sid, "add background music"))
+    entry = emulator.entries(path="/run_sse")[-1]
+    assert entry.events is not None
+    assert (entry.end, entry.events[-1].kind) == (end, last)
+    assert entry.to_dict()["stream"] == {
+        "events": entry.to_dict()["stream"]["events"],  # type: ignore[index]
+        "end": end.value,
+    }
 
 
-def test_headers_are_shown_by_name_and_the_first_attribution_value_counts() -> None:
-    entry = _entry(
-        [
-            (b"host", b"127.0.0.1"),
-            (b"x-skill-source", b"video-to-generator"),
-            (b"x-skill-source", b"second"),
-            (b"x-skill-version", b"1.2.3"),
-            (b"authorization", b"Bearer t"),
-        ]
-    )
-    assert entry.headers_present == ["Authorization", "Host", "X-Skill-Source", "X-Skill-Version"]
-    assert entry.attribution == {"source": "video-to-generator", "version": "1.2.3", "platform": None}
-    assert entry.query == "a=1&b=%C3%A9"
+async def test_a_client_that_leaves_is_noted_as_gone(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with client.stream("POST", "/run_sse", json=turn_body(sid, GENERATE), headers=headers) as response:
+        emulator.advance(20)
+        async for _ in response.aiter_raw():
+            break
+    (entry,) = await emulator.wait_for(5.0, path="/run_sse", where=lambda e: e.end is not None)
+    assert (entry.end, entry.complete) == (StreamEnd.CLIENT_GONE, False)
+
+
+async def test_a_stopping_server_ends_streams_as_shutdown() -> None:
+    app = create_app(seed=7, time_scale=0.0, clock_start=START)
+    emulator: Emulator = app.state.emulator
+    try:
+        async with httpx.AsyncClient(
+            transport=StreamingASGITransport(app), base_url=BASE, headers=SKILL_HEADERS
+        ) as client:
+            token, _ = await new_token(client)
+            sid = await new_session(client, token)
+            headers = {"Authorization": f"Bearer {token}"}
+            async with client.stream("POST", "/run_sse", json=turn_body(sid, GENERATE), headers=headers) as resp:
+                emulator.shutdown()
+                await resp.aread()
+            (entry,) = emulator.entries(path="/run_sse")
+            assert (entry.end, entry.complete) == (StreamEnd.SHUTDOWN, True)
+    finally:
+        emulator.close()
+
+
+async def test_listeners_follow_entries_as_they_change(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    seen: list[tuple[str, Change]] = []
+    stop = emulator.journal.subscribe(lambda entry, change: seen.append((entry.path, change)))
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    await run_turn(client, emulator, token, turn_body(sid, "hello"))
+    stop()
+    await client.get(CREDITS)
+    turn = [change for path, change in seen if path == "/run_sse"]
+    assert turn[:2] == [Change.REQUEST, Change.RESPONSE] and turn[-1] is Change.END
+    assert Change.EVENT in turn
+    assert all(path != CREDITS for path, _ in seen)  # unsubscribed
+
+
+async def test_wait_for_returns_when_a_matching_entry_arrives(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    async with anyio.create_task_group() as tasks:
+        found: list[Entry] = []
+
+        async def wait() -> None:
+            found.extend(await emulator.wait_for(5.0, path=CREDITS))
+
+        tasks.start_soon(wait)
+        await anyio.sleep(0.01)
+        await client.get(CREDITS)
+    assert [e.path for e in found] == [CREDITS]
+
+
+def _record(journal: Journal, path: str, headers: list[tuple[bytes, bytes]]) -> Entry:
+    size = sum(len(k) + len(v) for k, v in headers)
+    return journal.record(0.0, "GET", path, b"", headers, size, None, None, None)
 
 
 def test_the_journal_keeps_the_last_entries_and_numbers_them() -> None:
     journal = Journal(2)
     for path in ("/a", "/b", "/c"):
-        journal.record(0.0, "GET", path, b"", [], None, None)
+        _record(journal, path, [])
     assert [(e.seq, e.path) for e in journal.find()] == [(2, "/b"), (3, "/c")]
     assert journal.next_seq == 4
+
+
+def test_large_header_values_are_cut_in_entries() -> None:
+    journal = Journal(10)
+    entry = _record(journal, "/a", [(b"x-pad", b"p" * 1_000_000), *[(b"h%d" % i, b"v") for i in range(500)]])
+    assert len(entry.raw_headers) <= 64
+    assert max(len(value) for _, value in entry.raw_headers) <= MAX_VALUE_BYTES + len(b"...(cut)")
+    assert (entry.header("x-pad") or "").endswith("...(cut)")
+
+
+def test_the_journal_is_bounded_in_bytes_whatever_clients_send() -> None:
+    journal = Journal(100_000, max_bytes=1_000_000)
+    for n in range(10_000):
+        entry = _record(journal, f"/x/{n}", [(b"x-pad", b"p" * 100_000)])
+        entry.start_stream()
+        entry.add_event(EventKind.TEXT, 0.0, b"data: " + b"e" * 100_000)
+    assert journal.footprint <= 1_000_000
+    assert len(journal) < 10_000 and journal.find()[-1].path == "/x/9999"
+    kept = journal.find()[-1].events
+    assert kept is not None and len(kept[0].data) <= MAX_EVENT_BYTES + len(b"...(cut)")

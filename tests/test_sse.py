@@ -203,6 +203,7 @@ async def test_unknown_or_foreign_sessions_get_1002(client: httpx.AsyncClient) -
 
 
 async def test_a_second_turn_on_a_busy_session_gets_409(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    emulator.configure(on_disconnect="cancel")
     token, _, sid = await _setup(client)
     headers = {"Authorization": f"Bearer {token}"}
     async with client.stream("POST", "/run_sse", json=turn_body(sid, GENERATE), headers=headers) as first:
@@ -218,6 +219,7 @@ async def test_a_second_turn_on_a_busy_session_gets_409(client: httpx.AsyncClien
 async def test_a_client_that_disconnects_cancels_its_turn_and_gets_its_credits_back(
     client: httpx.AsyncClient, emulator: Emulator
 ) -> None:
+    emulator.configure(on_disconnect="cancel")
     token, _, sid = await _setup(client)
     headers = {"Authorization": f"Bearer {token}"}
     async with client.stream("POST", "/run_sse", json=turn_body(sid, GENERATE), headers=headers) as response:

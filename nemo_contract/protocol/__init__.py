@@ -45,6 +45,7 @@ __all__ = [
     "FileType",
     "Header",
     "HeartbeatMode",
+    "OnDisconnect",
     "RenderShape",
     "RenderStatus",
     "SkillSource",
@@ -255,6 +256,13 @@ class HeartbeatMode(enum.StrEnum):
     EMPTY = "empty"  # a bare "data:" line
     COMMENT = "comment"  # ": ping - <utc>"
     JSON = "json"  # data: {"type":"heartbeat"}
+
+
+class OnDisconnect(enum.StrEnum):
+    """Knob ``on_disconnect``: what a turn does when its client stops reading the stream."""
+
+    CONTINUE = "continue"  # it runs to its end on the server; its state change lands and is charged
+    CANCEL = "cancel"  # it stops there; refunded unless it already changed the state
 
 
 class RenderShape(enum.StrEnum):

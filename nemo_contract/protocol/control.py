@@ -19,6 +19,9 @@ __all__ = [
     "FaultRuleFields",
     "JournalEntry",
     "JournalEvent",
+    "JournalRequest",
+    "JournalResponse",
+    "JournalStream",
     "KnobFields",
     "StreamEnd",
 ]
@@ -70,6 +73,7 @@ class KnobFields(typing.TypedDict, total=False):
     heartbeat: str
     heartbeat_interval: float
     silent_close_rate: float
+    on_disconnect: str
     render_shape: str
     turn_durations: dict[str, list[float]]
     render_duration: list[float]
@@ -112,6 +116,25 @@ class JournalEvent(typing.TypedDict):
     data: str  # the block as sent, without its blank line (cut to a documented length)
 
 
+class JournalRequest(typing.TypedDict):
+    """What a request sent: its headers (``authorization`` masked, long values cut) and its body's size and
+    SHA-256 (null without a body)."""
+
+    headers: list[list[str]]
+    body_size: int
+    body_sha256: str | None
+
+
+class JournalResponse(typing.TypedDict):
+    headers: list[list[str]]
+    body_size: int
+
+
+class JournalStream(typing.TypedDict):
+    events: list[JournalEvent]
+    end: str | None  # a StreamEnd value once the stream has ended
+
+
 class JournalEntry(typing.TypedDict):
     """One request to the API, as ``GET /__mock__/journal`` shows it (see the admin spec)."""
 
@@ -127,8 +150,9 @@ class JournalEntry(typing.TypedDict):
     token_ref: str | None
     headers_present: list[str]
     attribution: dict[str, str | None]
-    request: dict[str, typing.Any]
-    response: dict[str, typing.Any]
+    request: JournalRequest
+    response: JournalResponse
     events: list[str] | None
-    stream: dict[str, typing.Any] | None
+    stream: JournalStream | None
+    end: str | None
     complete: bool
