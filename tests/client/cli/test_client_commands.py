@@ -1,80 +1,22 @@
-"""``nemo-contract`` (acceptance line 9), against the live emulator."""
+"""``nemo_contract._cli._client_commands``: the client's commands against the live emulator (acceptance line 9)."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import pathlib
 import stat
-import subprocess
-import sys
 import typing
 
 import pytest
 
-from nemo_contract._cli import EXIT_CODES, main
+from nemo_contract._cli import main
 
-from .client_fixtures import GENERATE, LiveHarness, live_harness_fixture  # noqa: F401 - fixtures
-from .test_client_export import probe
+from ...client_fixtures import GENERATE, LiveHarness
+from ...test_client_export import probe
+from .runner import CLI, Run
 
 pytestmark = pytest.mark.live
-
-
-class Run(typing.NamedTuple):
-    code: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.splitlines()
-
-
-class _TTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-class CLI:
-    def __init__(self, world: LiveHarness, state: pathlib.Path) -> None:
-        self.world, self.state = world, state
-
-    def __call__(
-        self, *argv: str, stdin: str | typing.TextIO = "", stderr: io.StringIO | None = None, **options: typing.Any
-    ) -> Run:
-        out, err = io.StringIO(), stderr if stderr is not None else io.StringIO()
-        source = io.StringIO(stdin) if isinstance(stdin, str) else stdin
-        settings = {"sleep": self.world.sleep, "clock": self.world.emulator.clock.now, **options}
-        base = ["--base-url", self.world.base_url, "--state-file", str(self.state)]
-        code = main([*base, *argv], stdin=source, stdout=out, stderr=err, client_options=settings)
-        return Run(code, out.getvalue(), err.getvalue())
-
-
-@pytest.fixture
-def cli(live_harness: LiveHarness, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> CLI:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NEMO_TOKEN", raising=False)
-    return CLI(live_harness, tmp_path / "state.json")
-
-
-def test_help_documents_the_exit_codes(cli: CLI) -> None:
-    run = cli("--help")
-    assert run.code == 0
-    for code, meaning in EXIT_CODES:
-        assert f"{code:<4} {meaning}" in run.out
-    for command in ("chat", "upload", "say", "state", "credits", "export"):
-        assert command in run.out
-
-
-@pytest.mark.parametrize("argv", [["bogus"], ["upload"], ["export", "--nope"], ["say"], []])
-def test_usage_errors_are_one_line(cli: CLI, argv: list[str]) -> None:
-    run = cli(*argv)
-    assert run.code == 2
-    assert len(run.err_lines) == 1
-    assert run.err.startswith("nemo-contract")
-    assert ": error: " in run.err
-    assert cli.world.journal() == []
 
 
 def test_upload_say_export_work_on_one_session(cli: CLI) -> None:
@@ -183,22 +125,6 @@ def test_ctrl_c_is_one_line_and_130(cli: CLI) -> None:
     assert not list(pathlib.Path().glob("*.part"))
 
 
-def test_no_spinner_unless_a_terminal(cli: CLI) -> None:
-    assert cli("say", "generate a 5-second video of ocean waves").code == 0
-    piped = cli("export")
-    assert "\r" not in piped.err and "\x1b" not in piped.err
-    assert "⏳ Rendering" in piped.err  # progress as plain lines on standard error
-
-    terminal = cli("export", stderr=_TTY())  # every progress message redraws the line at once: no timing
-    assert terminal.code == 0
-    assert "\r\x1b[2K" in terminal.err
-    assert "Rendering [" in terminal.err
-    assert "Rendering [████████████████████] 100%" in terminal.err
-    assert "Video ready" in terminal.out
-    json_run = cli("--json", "export", stderr=_TTY())
-    assert json_run.err == ""
-
-
 def test_the_state_file_lives_in_the_config_directory(
     live_harness: LiveHarness, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -237,22 +163,6 @@ def test_no_token_in_anything_printed(cli: CLI) -> None:
             assert token not in run.out + run.err
         assert "nmv_usr_" not in run.out + run.err
     assert tokens[0] in cli.state.read_text()  # it is kept, in the owner-only state file
-
-
-def test_the_console_script_reads_standard_input(live_harness: LiveHarness, tmp_path: pathlib.Path) -> None:
-    env = {**os.environ, "NEMO_API_URL": live_harness.base_url, "NEMO_CONTRACT_STATE": str(tmp_path / "s.json")}
-    env.pop("NEMO_TOKEN", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "nemo_contract._cli", "chat"],
-        input="balance\n余额\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.count("Credits: 100 available") == 2
 
 
 def test_skill_options_set_the_attribution(cli: CLI, tmp_path: pathlib.Path) -> None:
@@ -343,15 +253,8 @@ def test_ctrl_c_while_the_client_loads_is_one_line(cli: CLI, monkeypatch: pytest
     def interrupted() -> typing.NoReturn:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("nemo_contract._cli._client_class", interrupted)
+    monkeypatch.setattr("nemo_contract._cli._client_commands._client_class", interrupted)
     run = cli("credits")
     assert run.code == 130
     assert run.err_lines == ["nemo-contract: error: interrupted"]
     assert cli.world.journal() == []
-
-
-def test_the_command_line_loads_httpx_only_inside_main() -> None:
-    """Ctrl-C during the heavy imports lands inside main's handler: the module itself imports none of them."""
-    probe = "import sys, nemo_contract._cli; print(sorted({'httpx', 'anyio', 'yaml'} & set(sys.modules)))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
-    assert done.stdout.strip() == "[]"
