@@ -19,7 +19,7 @@ import typing
 
 from ..__version__ import __version__
 from .._exceptions import NemoError
-from .._session import BASE_URL_ENV, STATE_ENV, TOKEN_ENV
+from .._session import BASE_URL_ENV, DOWNLOADS_ENV, STATE_ENV, TOKEN_ENV
 from ..protocol import DEFAULT_BASE_URL, SkillSource
 from . import _client_commands
 from ._commands import EXIT_CODES, CommandError, Commands, Invocation, Parser, error_data, exit_code
@@ -38,9 +38,11 @@ FAMILIES: typing.Final[tuple[_Family, ...]] = (_client_commands,)
 _EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
 _EPILOG += (
     "\n\nenvironment:\n"
-    f"  {BASE_URL_ENV:<20} the service's base URL (default {DEFAULT_BASE_URL})\n"
-    f"  {TOKEN_ENV:<20} a token to use instead of an anonymous one (used, never saved)\n"
-    f"  {STATE_ENV:<20} the state file (default $XDG_CONFIG_HOME/nemo-contract/state.json)"
+    f"  {BASE_URL_ENV:<24} the service's base URL (default {DEFAULT_BASE_URL})\n"
+    f"  {TOKEN_ENV:<24} a token to use instead of an anonymous one (used, never saved)\n"
+    f"  {STATE_ENV:<24} the state file (default $XDG_CONFIG_HOME/nemo-contract/state.json)\n"
+    f"  {DOWNLOADS_ENV:<24} the download folder: where videos go without -o, an automatic export's too\n"
+    f"  {'':<24} (default $XDG_DATA_HOME/nemo-contract/exports, else ~/.local/share/nemo-contract/exports)"
 )
 
 
@@ -78,6 +80,15 @@ def _add_options(parser: argparse.ArgumentParser, *, after_command: bool) -> Non
         metavar="PATH",
         default=default(None),
         help=f"where the token and session are kept (${STATE_ENV})",
+    )
+    options.add_argument(
+        "--download-dir",
+        metavar="DIR",
+        default=default(None),
+        help=(
+            "where videos go without -o, an automatic export's too: an existing folder "
+            f"(default ${DOWNLOADS_ENV}, else $XDG_DATA_HOME/nemo-contract/exports)"
+        ),
     )
     options.add_argument(
         "--json", action="store_true", default=default(False), help="print JSON (one object per line) for scripts"

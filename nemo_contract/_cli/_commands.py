@@ -13,7 +13,6 @@ A family module is imported for ``--help`` too, so it imports only light modules
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import typing
 
 from .._exceptions import (
@@ -98,9 +97,11 @@ class CommandError(Exception):
         self.status = status
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Invocation:
-    """One run of a command: its parsed arguments, where it writes, what it reads, and options for the client."""
+class Invocation(typing.NamedTuple):
+    """One run of a command: its parsed arguments, where it writes, what it reads, and options for the client.
+
+    (A named tuple rather than a dataclass: it is made at every start, and a dataclass costs ten times more.)
+    """
 
     args: argparse.Namespace
     console: Console

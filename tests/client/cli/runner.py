@@ -33,8 +33,10 @@ class TTY(io.StringIO):
 class CLI:
     """``nemo-contract`` bound to the live emulator and a state file; the client's sleep is the harness's."""
 
-    def __init__(self, world: LiveHarness, state: pathlib.Path) -> None:
+    def __init__(self, world: LiveHarness, state: pathlib.Path, *, downloads: pathlib.Path) -> None:
         self.world, self.state = world, state
+        #: The default download folder, where a video goes without -o.
+        self.downloads = downloads
 
     def __call__(
         self, *argv: str, stdin: str | typing.TextIO = "", stderr: io.StringIO | None = None, **options: typing.Any

@@ -8,9 +8,11 @@ import pathlib
 import stat
 import typing
 
+import httpx
 import pytest
 
 from nemo_contract._cli import main
+from nemo_contract.protocol import DEFAULT_BASE_URL
 
 from ...client_fixtures import GENERATE, LiveHarness
 from ...test_client_export import probe
@@ -121,8 +123,9 @@ def test_ctrl_c_is_one_line_and_130(cli: CLI) -> None:
     assert cli("say", "generate a 5-second video of ocean waves").code == 0
     run = cli("export", sleep=interrupt)
     assert run.code == 130
-    assert run.err_lines[-1] == "nemo-contract: error: interrupted"
+    assert run.err_lines[-1].startswith("nemo-contract: error: interrupted")
     assert not list(pathlib.Path().glob("*.part"))
+    assert not list(cli.downloads.glob("*.part"))
 
 
 def test_the_state_file_lives_in_the_config_directory(
@@ -240,7 +243,8 @@ def test_auto_export_is_the_default_and_can_be_turned_off(cli: CLI) -> None:
     assert run.code == 0
     assert "Video ready" in run.out
     assert len(cli.world.journal("POST", "/api/render/proxy/lambda")) == 1
-    assert len(list(pathlib.Path().glob("render_*.mp4"))) == 1
+    assert len(list(cli.downloads.glob("render_*.mp4"))) == 1  # into the download folder
+    assert not list(pathlib.Path().glob("*.mp4"))  # not silently into the current one
 
 
 def test_status_is_a_command_too(cli: CLI) -> None:
@@ -258,3 +262,172 @@ def test_ctrl_c_while_the_client_loads_is_one_line(cli: CLI, monkeypatch: pytest
     assert run.code == 130
     assert run.err_lines == ["nemo-contract: error: interrupted"]
     assert cli.world.journal() == []
+
+
+# -- the first hour: where a video goes, and what the messages say ---------------------------------------------------
+
+
+def _renders(cli: CLI) -> set[str]:
+    return set(cli.world.emulator.store.renders)
+
+
+def test_export_checks_its_file_before_the_render(cli: CLI) -> None:
+    assert cli("--no-auto-export", "say", "generate a 5-second video of ocean waves").code == 0
+    pathlib.Path("mine.mp4").write_bytes(b"my own video")
+    _one_line(cli("export", "-o", "mine.mp4"), 5, "mine.mp4 already exists", "--force")
+    _one_line(cli("export", "-o", "missing/out.mp4"), 5, "missing", "no such folder")
+    _one_line(cli("export", "-o", "newdir/"), 5, "newdir", "no such folder")
+    failed = cli("--json", "export", "-o", "mine.mp4")
+    assert json.loads(failed.out)["error"]["type"] == "OutputExists"
+    assert _renders(cli) == set()  # nothing was rendered
+    assert pathlib.Path("mine.mp4").read_bytes() == b"my own video"
+    assert not pathlib.Path("missing").exists() and not pathlib.Path("newdir").exists()
+    replaced = cli("export", "-o", "mine.mp4", "--force")
+    assert replaced.code == 0, replaced.err
+    assert probe(pathlib.Path("mine.mp4")) == ("h264", 1920, 1080)
+
+
+def test_an_automatic_export_goes_to_the_download_folder_and_says_so(
+    cli: CLI, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = cli("say", "generate a 5-second video of ocean waves")
+    (video,) = cli.downloads.glob("render_*.mp4")
+    assert f"saved to {video}" in run.out
+    assert not list(pathlib.Path().glob("*.mp4"))
+    chosen = tmp_path / "videos"
+    asked = len(cli.world.journal())
+    _one_line(cli("--download-dir", str(chosen), "say", "make it longer"), 5, f"{chosen} (from --download-dir)")
+    monkeypatch.setenv("NEMO_CONTRACT_DOWNLOADS", str(chosen))
+    _one_line(cli("export"), 5, f"{chosen} (from NEMO_CONTRACT_DOWNLOADS) does not exist")
+    assert len(cli.world.journal()) == asked  # refused before any request
+    assert not chosen.exists()
+    chosen.mkdir()
+    run = cli("export")
+    (video,) = chosen.glob("render_*.mp4")
+    assert f"saved to {video}" in run.out
+    assert cli("export", "--download-dir", str(tmp_path)).code == 0  # the option before the environment
+    assert len(list(tmp_path.glob("render_*.mp4"))) == 1
+
+
+class _InterruptedAt(io.StringIO):
+    """Standard error that raises KeyboardInterrupt (once) when ``text`` is written to it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def write(self, s: str, /) -> int:
+        if self.text and self.text in s:
+            self.text = ""
+            raise KeyboardInterrupt
+        return super().write(s)
+
+
+def test_an_interrupted_export_names_its_render_which_keeps_running(cli: CLI) -> None:
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    assert cli("--no-auto-export", "say", "generate a 5-second video of ocean waves").code == 0
+    run = cli("export", sleep=interrupt)
+    assert run.code == 130
+    (render_id,) = _renders(cli)
+    assert run.err_lines[-1] == (  # after the progress lines
+        f"nemo-contract: error: interrupted; the render {render_id} keeps running on the service "
+        "(run the export again to get the video: exporting is free)"
+    )
+    before = _renders(cli)
+    run = cli("export", stderr=_InterruptedAt("Rendering... 100%"))  # rendered, not downloaded yet
+    assert run.code == 130
+    (render_id,) = _renders(cli) - before
+    link = f"{cli.world.base_url}/render-result/{render_id}.mp4"
+    done = f"nemo-contract: error: interrupted; the render {render_id} is done: its video is at {link}"
+    assert run.err_lines[-1] == done
+    assert not list(cli.downloads.glob("*"))
+
+
+def test_a_path_under_an_unknown_home_folder_is_one_line(cli: CLI) -> None:
+    unknown = "~no-such-user-of-nemo"
+    _one_line(cli("upload", f"{unknown}/a.mp4"), 5, f"cannot find the home folder that {unknown}/a.mp4 starts with")
+    _one_line(cli("--download-dir", f"{unknown}/videos", "say", "hi"), 5, f"{unknown}/videos")
+    _one_line(cli("export", "-o", f"{unknown}/v.mp4"), 5, f"{unknown}/v.mp4")
+    assert cli.world.journal() == []
+
+
+def test_an_unsupported_url_scheme_says_which_are_supported(cli: CLI) -> None:
+    run = cli("upload", "ftp://example.com/a.mp4")
+    _one_line(run, 5, "ftp://example.com/a.mp4", "only http:// and https:// URLs (and local files) are supported")
+    assert cli.world.journal("POST", "/api/upload-video/*") == []
+
+
+def test_a_base_url_with_a_path_is_said_to_look_wrong(cli: CLI, tmp_path: pathlib.Path) -> None:
+    err = io.StringIO()
+    argv = ["--base-url", f"{cli.world.base_url}/api", "--state-file", str(tmp_path / "s.json"), "credits"]
+    assert main(argv, stdout=io.StringIO(), stderr=err) == 1
+    assert err.getvalue() == (
+        "nemo-contract: error: The service could not find what was asked for. "
+        f"The service URL's path (/api) looks wrong: the base URL is the host alone, e.g. {cli.world.base_url}.\n"
+    )
+
+
+def test_a_404_after_the_service_answered_is_not_blamed_on_the_url(tmp_path: pathlib.Path) -> None:
+    def backend(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/anonymous-token"):
+            return httpx.Response(200, json={"code": 0, "message": "ok", "data": {"token": "t", "user_id": "u"}})
+        if request.url.path.endswith("/with-session/nemo_agent"):
+            return httpx.Response(200, json={"code": 0, "message": "ok", "data": {"session_id": "1"}})
+        return httpx.Response(404, json={"code": 404, "message": "gone", "data": None})
+
+    err = io.StringIO()
+    argv = ["--base-url", "https://gw.example.test/nemo", "--state-file", str(tmp_path / "s.json"), "credits"]
+    options = {"transport": httpx.MockTransport(backend)}
+    assert main(argv, stdout=io.StringIO(), stderr=err, client_options=options) == 1
+    assert "It may have expired" in err.getvalue() and "looks wrong" not in err.getvalue()
+
+
+def test_a_service_that_is_down_names_the_setting_its_url_came_from(
+    cli: CLI, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def credits(*argv: str, **options: typing.Any) -> str:
+        err = io.StringIO()
+        state = ["--state-file", str(tmp_path / "s.json")]
+        assert main([*argv, *state, "credits"], stdout=io.StringIO(), stderr=err, client_options=options) == 6
+        assert err.getvalue().count("\n") == 1
+        return err.getvalue()
+
+    down = "nemo-contract: error: Cannot connect to the service (http://127.0.0.1:9). Check that the service is"
+    assert credits("--base-url", "http://127.0.0.1:9").startswith(f"{down} running there and that --base-url is right")
+    monkeypatch.setenv("NEMO_API_URL", "http://127.0.0.1:9")
+    assert credits().startswith(f"{down} running there and that NEMO_API_URL is right")
+    monkeypatch.delenv("NEMO_API_URL")
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    line = credits(transport=httpx.MockTransport(refuse))  # the real service, which a test must not call
+    assert f"({DEFAULT_BASE_URL}). That is the real service, the default" in line
+    assert "neither --base-url nor NEMO_API_URL is set" in line
+
+
+def test_one_service_keeps_one_identity_in_the_state_file(cli: CLI) -> None:
+    port = cli.world.base_url.rsplit(":", 1)[1]
+    key = f"http://127.0.0.1:{port} video-to-generator"
+    spellings = [f"http://localhost:{port}", f"http://127.0.0.1:{port}/", f"HTTP://LocalHost:{port}/"]
+    for url in [*spellings, cli.world.base_url]:
+        argv = ["--base-url", url, "--state-file", str(cli.state), "credits"]
+        assert main(argv, stdout=io.StringIO(), stderr=io.StringIO(), client_options={"sleep": cli.world.sleep}) == 0
+    assert len(cli.world.journal("POST", "/api/auth/anonymous-token")) == 1
+    assert list(json.loads(cli.state.read_text())) == [key]
+
+
+def test_entries_saved_under_another_spelling_are_still_read(cli: CLI) -> None:
+    assert cli("credits").code == 0
+    port = cli.world.base_url.rsplit(":", 1)[1]
+    key, old = f"http://127.0.0.1:{port} video-to-generator", f"http://localhost:{port} video-to-generator"
+    entry = json.loads(cli.state.read_text())[key]
+    cli.state.write_text(json.dumps({old: entry, "https://other.test auto-generator": {}}))
+    assert cli("credits").code == 0
+    assert len(cli.world.journal("POST", "/api/auth/anonymous-token")) == 1  # the old entry's token was used
+    assert json.loads(cli.state.read_text()) == {key: entry, "https://other.test auto-generator": {}}
+    cli.state.write_text(json.dumps({old: entry, key: entry}))
+    assert cli("forget").code == 0
+    assert json.loads(cli.state.read_text()) == {}  # every spelling of it forgotten

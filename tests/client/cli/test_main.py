@@ -30,6 +30,8 @@ def test_help_documents_the_exit_codes(cli: CLI) -> None:
         assert f"{code:<4} {meaning}" in run.out
     for command in ("chat", "upload", "say", "state", "credits", "export"):
         assert command in run.out
+    assert "--download-dir" in run.out and "NEMO_CONTRACT_DOWNLOADS" in run.out  # where an export goes
+    assert "$XDG_DATA_HOME/nemo-contract/exports" in run.out
 
 
 @pytest.mark.parametrize("argv", [["bogus"], ["upload"], ["export", "--nope"], ["say"], []])
@@ -127,7 +129,12 @@ def test_the_parser_uses_no_private_argparse_api() -> None:
 
 
 def test_the_console_script_reads_standard_input(live_harness: LiveHarness, tmp_path: pathlib.Path) -> None:
-    env = {**os.environ, "NEMO_API_URL": live_harness.base_url, "NEMO_CONTRACT_STATE": str(tmp_path / "s.json")}
+    env = {
+        **os.environ,
+        "NEMO_API_URL": live_harness.base_url,
+        "NEMO_CONTRACT_STATE": str(tmp_path / "s.json"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
     env.pop("NEMO_TOKEN", None)
     done = subprocess.run(
         [sys.executable, "-m", "nemo_contract._cli", "chat"],
