@@ -96,7 +96,7 @@ def _url_name(url: str) -> str:
 
 
 def _is_url(value: str) -> bool:
-    return value.startswith(("http://", "https://"))
+    return value[:8].lower().startswith(("http://", "https://"))
 
 
 def _checked_file(source: str | os.PathLike[str]) -> pathlib.Path:

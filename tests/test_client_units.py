@@ -287,3 +287,10 @@ def test_codes_map_to_their_exceptions() -> None:
 )
 def test_one_service_has_one_key(url: str, key: str) -> None:
     assert service_key(url) == key
+
+
+def test_an_upload_url_is_known_by_its_scheme_in_any_case() -> None:
+    from nemo_contract._operations import _is_url
+
+    assert _is_url("HTTPS://cdn.example.test/a.mp4") and _is_url("http://cdn.example.test/a.mp4")
+    assert not _is_url("ftp://example.test/a.mp4") and not _is_url("httpfile.mp4")
