@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import tempfile
 import typing
 
 import httpx
@@ -205,6 +206,27 @@ async def test_a_download_stopped_midway_leaves_the_render_and_its_link(tmp_path
     assert pending is not None
     assert pending.render_id.startswith("render_") and pending.url == "https://cdn.test/r1.mp4"
     assert os.listdir(tmp_path) == []  # no part file left
+
+
+def _unwritable_folder() -> pathlib.Path | None:
+    """A folder nobody may add files to, even root (``/sys`` on Linux), or None."""
+    folder = pathlib.Path("/sys")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError:
+        return folder if folder.is_dir() else None
+
+
+async def test_an_unwritable_folder_is_refused_before_the_render(harness: Harness) -> None:
+    folder = _unwritable_folder()
+    if folder is None:
+        pytest.skip("no folder here refuses new files")
+    async with harness.client(auto_export=False) as client:
+        await client.say("generate a 5-second video of ocean waves")
+        with pytest.raises(LocalFileError, match=f"cannot save the video in {folder}: "):
+            await client.export(folder / "video.mp4")
+    assert harness.journal("POST", "/api/render/proxy/lambda") == []
 
 
 def test_a_download_never_creates_its_folder(tmp_path: pathlib.Path) -> None:
