@@ -1,14 +1,24 @@
 # Two commands matter: `make run` and `make test`. Both work from a clean clone with only python3 and make.
+# `make run ARGS="--time-scale 60"` passes ARGS on to `nemo-mock serve`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+ARGS ?=
 
 .PHONY: run test lint install install-test bench clean
 
+# "ok", or the version of a Python older than 3.11 (empty if $(PYTHON) does not run). Expanded only when the
+# venv is made, so a check that fails stops make with its one line before anything is created.
+PYTHON_OK = $(shell $(PYTHON) -c 'import sys; print("ok" if sys.version_info >= (3, 11) else "%d.%d" % sys.version_info[:2])' 2>/dev/null)
+
+# A venv that fails half-way is removed (unless the folder was there before), so the next make starts afresh.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(if $(filter ok,$(PYTHON_OK)),,$(error nemo-contract needs Python 3.11 or newer, and $(PYTHON) is $(or $(PYTHON_OK),not a Python that runs): run make with PYTHON=python3.11 (or newer)))
+	@if [ -e "$(VENV)" ]; then made=; else made=1; fi; \
+	echo "$(PYTHON) -m venv $(VENV)"; \
+	$(PYTHON) -m venv "$(VENV)" || { [ -z "$$made" ] || rm -rf "$(VENV)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
@@ -18,7 +28,7 @@ install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 
 run: install
-	$(BIN)/nemo-mock serve --host $(HOST) --port $(PORT)
+	$(BIN)/nemo-mock serve --host $(HOST) --port $(PORT) $(ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

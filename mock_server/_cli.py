@@ -1,10 +1,12 @@
-"""``nemo-mock``: run the emulator.
+"""``nemo-mock``: run the emulator, or write a sample clip to upload to it.
 
     nemo-mock serve [--host 127.0.0.1] [--port 8000] [--seed 0] [--time-scale 1.0] [--clock-start TIME]
                     [--config FILE] [--data-dir DIR] [--http auto|h11|httptools] [--loop auto|asyncio|uvloop]
+    nemo-mock sample-clip FILE.mp4 [--seconds 5] [--size 640x360] [--force]
 
-It prints its base URL once it listens. Ctrl-C or SIGTERM ends open streams and exits 0. A bad flag or config
-file gets one line on standard error and exit status 2.
+``serve`` prints its base URL once it listens. Ctrl-C or SIGTERM ends open streams and exits 0. ``sample-clip``
+writes a real H.264 MP4 (the emulator's own render of a still picture) into an existing folder, and replaces a
+file only with ``--force``. A bad flag or config file gets one line on standard error and exit status 2.
 """
 
 from __future__ import annotations
@@ -54,10 +56,42 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.1 <= value <= 1800:
+        raise argparse.ArgumentTypeError(f"must be from 0.1 to 1800 seconds, not {text}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise argparse.ArgumentTypeError(f"not WIDTHxHEIGHT: {text!r}")
+    if not all(16 <= int(side) <= 4096 and int(side) % 2 == 0 for side in (width, height)):
+        raise argparse.ArgumentTypeError(f"sides must be even numbers from 16 to 4096, not {text}")
+    return int(width), int(height)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose errors can be one line (``one_line=True``), without the usage block."""
+
+    def __init__(self, *args: typing.Any, one_line: bool = False, **kwargs: typing.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.one_line = one_line
+
+    def error(self, message: str) -> typing.NoReturn:
+        if not self.one_line:
+            super().error(message)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-mock", description="Emulator of the NemoVideo agent API.")
     parser.add_argument("--version", action="version", version=f"nemo-mock {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     serve = commands.add_parser("serve", help="serve the emulator over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
@@ -86,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=["asyncio", "auto", "uvloop"],
         help="event loop (default auto: uvloop, installed with nemo-contract except on Windows; else asyncio)",
     )
+    clip = commands.add_parser("sample-clip", help="write a short H.264 MP4 to upload (a still picture)", one_line=True)
+    clip.add_argument("file", type=pathlib.Path, metavar="FILE.mp4", help="where to write it (an existing folder)")
+    clip.add_argument("--seconds", type=_seconds, default=5.0, help="its length (default 5)")
+    clip.add_argument("--size", type=_size, default=(640, 360), metavar="WxH", help="its size (default 640x360)")
+    clip.add_argument("-f", "--force", action="store_true", help="replace FILE if it exists")
     return parser
 
 
@@ -111,8 +150,40 @@ def _tune_gc() -> None:
     gc.set_threshold(young, middle, 1000)
 
 
+def _sample_clip(args: argparse.Namespace) -> int:
+    path: pathlib.Path = args.file.expanduser()
+    problem = None
+    if path.suffix.lower() != ".mp4":
+        problem = f"{path}: the sample clip is an MP4; give a name ending in .mp4"
+    elif not path.parent.is_dir():
+        problem = f"{path}: there is no folder {path.parent}"
+    elif (path.exists() or path.is_symlink()) and not (args.force and path.is_file()):
+        problem = f"{path} already exists (--force replaces a file)"
+    if problem is not None:
+        print(f"nemo-mock: {problem}", file=sys.stderr)
+        return 2
+    from ._media import render_mp4
+
+    width, height = args.size
+    try:
+        render_mp4(path, width=width, height=height, duration_ms=round(args.seconds * 1000), color=(40, 90, 140))
+    except OSError as exc:
+        print(f"nemo-mock: cannot write {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"nemo-mock: wrote {path} ({args.seconds:g} s, {width}x{height}, H.264)")
+    return 0
+
+
 def main(argv: typing.Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # what parse_args does, with sample-clip's one line
+        if args.command == "sample-clip":
+            print(f"nemo-mock sample-clip: error: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)
+            return 2
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "sample-clip":
+        return _sample_clip(args)
     import uvicorn
 
     from ._app import create_app

@@ -60,10 +60,10 @@ class Client(BaseClient):
     (default ``$NEMO_TOKEN``, else an anonymous one), ``skill`` (``"video-to-generator"``,
     ``"auto-generator"`` or a ``SkillIdentity``) and ``skill_file`` (whose frontmatter gives the version),
     ``language`` (default: detected), ``credentials`` (a saved ``Credentials`` to resume), ``clock`` and
-    ``sleep`` (default ``time.time`` / ``time.sleep``), ``download_dir`` for exports, ``auto_export`` (run the
-    export when the backend says "click Export", as the documents require; with ``False`` the user is told to
-    say "export" instead), ``on_message`` (receives the messages of the methods that return results), and
-    ``transport`` or ``http_client`` for httpx.
+    ``sleep`` (default ``time.time`` / ``time.sleep``), ``download_dir`` (an existing folder, for exports given
+    no path; default: the current one), ``auto_export`` (run the export when the backend says "click Export", as
+    the documents require; with ``False`` the user is told to say "export" instead), ``on_message`` (receives the
+    messages of the methods that return results), and ``transport`` or ``http_client`` for httpx.
 
     A bad ``base_url`` (or ``NEMO_API_URL``) raises ``InvalidBaseURL`` here, before any request.
     """
@@ -129,9 +129,15 @@ class Client(BaseClient):
     def credits(self) -> Credits:
         return self._run(credits(self._core))
 
-    def export(self, path: PathLike | None = None) -> ExportResult:
-        """Render the session's draft and download it (to ``path``, a folder, or ``download_dir``)."""
-        return self._run(run_export(self._core, path))
+    def export(self, path: PathLike | None = None, *, overwrite: bool = True) -> ExportResult:
+        """Render the session's draft and download it (to ``path``, a folder, or ``download_dir``).
+
+        The folder must exist (none is created) and is checked before the render starts. A file named by
+        ``path`` is replaced, as ``open(path, "w")`` would; with ``overwrite=False`` an existing file raises
+        ``OutputExists`` (a ``LocalFileError`` and a ``FileExistsError``) instead, before the render. If the
+        wait is interrupted the render keeps running on the service: ``pending_render`` names it.
+        """
+        return self._run(run_export(self._core, path, overwrite=overwrite))
 
     def new_session(self) -> None:
         """Leave the current session and start an empty one."""
@@ -326,8 +332,8 @@ class AsyncClient(BaseClient):
     async def credits(self) -> Credits:
         return await self._run(credits(self._core))
 
-    async def export(self, path: PathLike | None = None) -> ExportResult:
-        return await self._run(run_export(self._core, path))
+    async def export(self, path: PathLike | None = None, *, overwrite: bool = True) -> ExportResult:
+        return await self._run(run_export(self._core, path, overwrite=overwrite))
 
     async def new_session(self) -> None:
         await self._run(self._core.new_session())

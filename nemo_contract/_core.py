@@ -14,14 +14,15 @@ from __future__ import annotations
 import enum
 import pathlib
 import typing
+import urllib.parse
 import uuid
 
 import httpx
 
 from ._envelope import read_body, retry_after
-from ._exceptions import APIError, AuthenticationError, UnexpectedResponse
+from ._exceptions import APIError, AuthenticationError, NotFound, UnexpectedResponse
 from ._identity import SkillIdentity
-from ._models import Credentials, ExportRecord, MessageKind
+from ._models import Credentials, ExportRecord, MessageKind, PendingRender
 from ._ops import Flow, OpenStream, RequestSpec, Send, Sleep, StreamHandle, emit
 from ._session import TOKEN_ENV, detect_language
 from .protocol import DEFAULT_TASK_NAME, ME, PATHS, Code, Header, SkillSource
@@ -73,6 +74,10 @@ class Core:
         #: The token of ``NEMO_TOKEN`` when that is the one given: used, never saved.
         self.env_token = token if token and token_from_env else None
         self.last_export: ExportRecord | None = None
+        #: The render of an export whose video is not saved yet (``Client.pending_render``).
+        self.pending_render: PendingRender | None = None
+        #: Whether the API has answered yet (a 404 aside): until then a 404 means the base URL is wrong.
+        self.reached = False
         if not self.credentials.client_id:
             self.credentials.client_id = str(uuid.uuid4())
         #: The words of the request being handled: the best evidence of the user's language.
@@ -156,11 +161,13 @@ class Core:
             request = build()
             answer = yield (OpenStream(request) if stream else Send(request))
             if isinstance(answer, StreamHandle):
+                self.reached = True
                 return answer
             assert isinstance(answer, httpx.Response)
             try:
-                return read_body(answer)
+                body = read_body(answer)
             except APIError as error:
+                self.reached = self.reached or not isinstance(error, NotFound)
                 if retried or not self._recoverable(error, scope, conflict=on_conflict is not None):
                     self._advise(error, first_token)
                     raise
@@ -170,10 +177,15 @@ class Core:
                     on_conflict()
                 if on_new_session is not None and self.credentials.session_id != session:
                     yield from on_new_session()
+            else:
+                self.reached = True
+                return body
 
     def _advise(self, error: APIError, token: str | None) -> None:
-        """Advice that fits how this client got its token."""
-        if isinstance(error, AuthenticationError) and self.env_token is not None and token == self.env_token:
+        """Advice that fits how this client got its token, or its base URL."""
+        if isinstance(error, NotFound) and not self.reached:
+            error.advice = _wrong_url_advice(self.base_url)
+        elif isinstance(error, AuthenticationError) and self.env_token is not None and token == self.env_token:
             error.advice = (
                 f"The token in {TOKEN_ENV} was refused, and so was a new anonymous one; "
                 f"set a valid token in {TOKEN_ENV} (or unset it), then try again."
@@ -272,6 +284,15 @@ class Core:
             return
         self.credentials.session_id = None
         yield from self._new_session(announce=True)
+
+
+def _wrong_url_advice(base_url: str) -> str:
+    """A 404 before anything else worked: the API is not at this URL (most often a path added to the host)."""
+    parts = urllib.parse.urlsplit(base_url)
+    host = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    if parts.path.strip("/"):
+        return f"The service URL's path ({parts.path}) looks wrong: the base URL is the host alone, e.g. {host}."
+    return f"The API is not at {host}: check the service URL (the API's host, e.g. http://127.0.0.1:8000)."
 
 
 def data_of(body: dict[str, typing.Any]) -> dict[str, typing.Any]:

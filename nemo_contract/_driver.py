@@ -21,7 +21,7 @@ import httpx
 from ._core import Core
 from ._exceptions import LocalFileError, NemoError, NetworkError
 from ._identity import SkillIdentity
-from ._models import Credentials, Message
+from ._models import Credentials, Message, PendingRender
 from ._ops import RequestSpec, StreamHandle
 from ._session import BASE_URL_ENV, TOKEN_ENV, bad_base_url, check_base_url
 from .protocol import DEFAULT_BASE_URL, SkillSource
@@ -94,7 +94,10 @@ def _multipart(paths: tuple[pathlib.Path, ...], stack: contextlib.ExitStack) -> 
 
 
 class PartFile:
-    """A download is written beside its destination (``name.part``) and moved into place only when complete."""
+    """A download is written beside its destination (``name.part``) and moved into place only when complete.
+
+    The folder must exist: none is created (a missing one is the caller's mistake, said before the render).
+    """
 
     def __init__(self, dest: pathlib.Path) -> None:
         self.dest = dest
@@ -103,7 +106,6 @@ class PartFile:
 
     def __enter__(self) -> typing.BinaryIO:
         try:
-            self.dest.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.part.open("wb")
         except OSError as exc:
             raise LocalFileError(f"cannot write {self.dest}: {exc.strerror}") from None
@@ -181,6 +183,12 @@ class BaseClient:
     def credentials(self) -> Credentials:
         """The client id, token, user id and session id in use (see ``credentials_to_save``)."""
         return self._core.credentials
+
+    @property
+    def pending_render(self) -> PendingRender | None:
+        """The render of the last export when its video was not saved (the wait was interrupted, cancelled or ran
+        out of time): it keeps running on the service. Its ``url`` is the download link once it completed."""
+        return self._core.pending_render
 
     def credentials_to_save(self) -> Credentials:
         """A copy of ``credentials`` fit to store to resume later: without the token when it came from

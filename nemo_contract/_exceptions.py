@@ -25,6 +25,7 @@ The tree::
     │   └── RenderTimeout (TimeoutError)             the render never ended
     ├── InvalidBaseURL (ValueError)             the service URL given (or in NEMO_API_URL) is not an http(s) URL
     ├── LocalFileError (OSError)                a file to upload, or a download target, is unusable
+    │   └── OutputExists (FileExistsError)           an export would replace a file it was told to keep
     ├── NetworkError (ConnectionError)          the service could not be reached or the connection dropped
     └── UnexpectedResponse (ValueError)         an answer that is not what the protocol says
 
@@ -53,6 +54,7 @@ __all__ = [
     "NotFound",
     "NothingToExport",
     "OutOfCredits",
+    "OutputExists",
     "RateLimited",
     "RenderFailed",
     "RenderTimeout",
@@ -204,6 +206,10 @@ class InvalidBaseURL(NemoError, ValueError):
 
 class LocalFileError(NemoError, OSError):
     advice = "Check the path and that the file can be read (or the folder written)."
+
+
+class OutputExists(LocalFileError, FileExistsError):
+    advice = "Choose another name, or allow the file to be replaced."
 
 
 class NetworkError(NemoError, ConnectionError):

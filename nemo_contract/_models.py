@@ -17,6 +17,7 @@ __all__ = [
     "ExportResult",
     "Message",
     "MessageKind",
+    "PendingRender",
     "Snapshot",
     "UploadedFile",
     "field_dict",
@@ -194,6 +195,15 @@ class ExportRecord:
 
     def matches(self, snapshot: Snapshot) -> bool:
         return snapshot.session_id == self.session_id and snapshot.draft == self.draft
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PendingRender:
+    """A render an export started whose video is not saved yet: it keeps running on the service after the client
+    stops waiting. ``url`` is its download link once it completed."""
+
+    render_id: str
+    url: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import typing
 
 import httpx
@@ -16,10 +17,14 @@ from ._core import Core, Scope, data_of
 from ._exceptions import FileTooLarge, LocalFileError, UnexpectedResponse, UnsupportedFileType, UploadRejected
 from ._models import Credits, Snapshot, UploadedFile, field_dict, field_list
 from ._ops import Flow, RequestSpec
+from ._session import shown_url, user_path
 from .protocol import MAX_UPLOAD_BYTES, ME, PATHS, URL_SOURCE_TYPE, Code, file_type_for
 from .protocol import fields as f
 
 __all__ = ["credits", "snapshot", "upload"]
+
+#: Something that starts like a URL (``ftp://...``, ``file://...``): never a local path to look for.
+_ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def credits(core: Core) -> Flow[Credits]:
@@ -91,11 +96,16 @@ def _url_name(url: str) -> str:
 
 
 def _is_url(value: str) -> bool:
-    return value.startswith(("http://", "https://"))
+    return value[:8].lower().startswith(("http://", "https://"))
 
 
 def _checked_file(source: str | os.PathLike[str]) -> pathlib.Path:
-    path = pathlib.Path(source).expanduser()
+    if isinstance(source, str) and _ANY_URL.match(source):
+        raise LocalFileError(
+            f"cannot upload {shown_url(source)}: only http:// and https:// URLs (and local files) are supported",
+            advice="Give the file's http(s) link, or download it and upload the local file.",
+        )
+    path = user_path(source)
     try:
         size = path.stat().st_size
         readable = path.is_file() and os.access(path, os.R_OK)

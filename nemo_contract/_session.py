@@ -6,6 +6,12 @@ directory (``$XDG_CONFIG_HOME/nemo-contract/state.json``, else ``~/.config/nemo-
 ``upload``, ``say`` and ``export`` run in one session as the documents' agent does. The file holds a token, so
 it is written with owner-only permissions; a token that came from ``NEMO_TOKEN`` is never written to it. A file
 that cannot be read as JSON is kept beside it as ``state.json.bak`` (and said so) before a new one is started.
+An entry's service URL is normalised (``service_key``), so ``http://localhost:8000`` and ``http://127.0.0.1:8000/``
+are one service; entries written under another spelling of the same URL are still read, and rewritten in the
+normal one when saved.
+
+Videos that no command line option places (``-o``) go to the download folder: ``--download-dir``, else
+``NEMO_CONTRACT_DOWNLOADS``, else ``$XDG_DATA_HOME/nemo-contract/exports`` (``~/.local/share/...``).
 
 This module is light on purpose: the command line imports it before httpx.
 """
@@ -26,19 +32,29 @@ from .protocol import DEFAULT_LANGUAGE
 
 __all__ = [
     "BASE_URL_ENV",
+    "DOWNLOADS_ENV",
     "STATE_ENV",
     "TOKEN_ENV",
     "StateFile",
     "bad_base_url",
     "check_base_url",
+    "default_download_dir",
     "default_state_path",
     "detect_language",
+    "service_key",
+    "shown_url",
+    "user_path",
 ]
 
 #: The service's base URL, and a token to use instead of an anonymous one (both skill documents).
 BASE_URL_ENV = "NEMO_API_URL"
 TOKEN_ENV = "NEMO_TOKEN"
 STATE_ENV = "NEMO_CONTRACT_STATE"
+DOWNLOADS_ENV = "NEMO_CONTRACT_DOWNLOADS"
+
+#: Names of this machine's loopback service: one service, whichever is written.
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
@@ -46,7 +62,7 @@ _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _LOCALE = re.compile(r"^([a-z]{2,3})(?:[_-]([A-Za-z]{2}))?")
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """A URL fit to print: no user:password part, no query (either may hold a secret), at most 80 characters."""
     shown = re.sub(r"\?.*", "?...", re.sub(r"(?<=://)[^/@]*@", "***@", url))
     return shown if len(shown) <= 80 else shown[:77] + "..."
@@ -55,7 +71,7 @@ def _shown(url: str) -> str:
 def bad_base_url(url: str, reason: str, *, source: str | None = None) -> InvalidBaseURL:
     """The error for a base URL that cannot be used, in one sentence."""
     origin = f" (from {source})" if source else ""
-    return InvalidBaseURL(f"The service URL {_shown(url)!r}{origin} is not valid: {reason}")
+    return InvalidBaseURL(f"The service URL {shown_url(url)!r}{origin} is not valid: {reason}")
 
 
 def check_base_url(url: str, *, source: str | None = None) -> str:
@@ -78,6 +94,24 @@ def check_base_url(url: str, *, source: str | None = None) -> str:
         else:
             return url.strip().rstrip("/")
     raise bad_base_url(url, reason, source=source)
+
+
+def service_key(url: str) -> str:
+    """One spelling of a service's base URL: scheme and host in lower case, ``localhost``, ``127.0.0.1`` and
+    ``::1`` as ``127.0.0.1``, no default port, no user:password part, no trailing slash."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip().rstrip("/")
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if host in _LOOPBACK:
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    return urllib.parse.urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 def detect_language(text: str | None = None, environ: typing.Mapping[str, str] | None = None) -> str:
@@ -104,13 +138,30 @@ def detect_language(text: str | None = None, environ: typing.Mapping[str, str] |
     return DEFAULT_LANGUAGE
 
 
+def user_path(path: str | os.PathLike[str]) -> pathlib.Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded; one that names no known user is a ``LocalFileError``."""
+    try:
+        return pathlib.Path(path).expanduser()
+    except RuntimeError:  # what pathlib raises for an unknown ~user
+        raise LocalFileError(f"cannot find the home folder that {os.fspath(path)} starts with") from None
+
+
 def default_state_path(environ: typing.Mapping[str, str] | None = None) -> pathlib.Path:
     env = os.environ if environ is None else environ
     if env.get(STATE_ENV):
-        return pathlib.Path(env[STATE_ENV]).expanduser()
+        return user_path(env[STATE_ENV])
     config_home = env.get("XDG_CONFIG_HOME")
-    base = pathlib.Path(config_home).expanduser() if config_home else pathlib.Path.home() / ".config"
+    base = user_path(config_home) if config_home else pathlib.Path.home() / ".config"
     return base / "nemo-contract" / "state.json"
+
+
+def default_download_dir(environ: typing.Mapping[str, str] | None = None) -> pathlib.Path:
+    """Where videos go when nothing says where: ``$XDG_DATA_HOME/nemo-contract/exports`` (or
+    ``~/.local/share/nemo-contract/exports``). ``NEMO_CONTRACT_DOWNLOADS`` is read by the command line."""
+    env = os.environ if environ is None else environ
+    data_home = env.get("XDG_DATA_HOME")
+    base = user_path(data_home) if data_home else pathlib.Path.home() / ".local" / "share"
+    return base / "nemo-contract" / "exports"
 
 
 class StateFile:
@@ -125,7 +176,13 @@ class StateFile:
 
     @staticmethod
     def _key(base_url: str, source: str) -> str:
-        return f"{base_url.rstrip('/')} {source}"
+        return f"{service_key(base_url)} {source}"
+
+    @staticmethod
+    def _same(key: str, wanted: str) -> bool:
+        """Whether an entry's key (perhaps written before keys were normalised) names the ``wanted`` one."""
+        url, _, source = key.rpartition(" ")
+        return StateFile._key(url, source) == wanted
 
     def _read_all(self) -> dict[str, typing.Any]:
         try:
@@ -155,18 +212,23 @@ class StateFile:
             self._warn(note)
 
     def load(self, base_url: str, source: str) -> Credentials:
-        entry = self._read_all().get(self._key(base_url, source))
+        data, key = self._read_all(), self._key(base_url, source)
+        entry = data.get(key)
+        if entry is None:  # an entry saved under another spelling of the URL
+            entry = next((value for old, value in data.items() if self._same(old, key)), None)
         return Credentials.from_dict(entry) if isinstance(entry, dict) else Credentials()
 
     def save(self, base_url: str, source: str, credentials: Credentials) -> None:
-        data = self._read_all()
-        data[self._key(base_url, source)] = credentials.to_dict()
+        data, key = self._read_all(), self._key(base_url, source)
+        data = {old: value for old, value in data.items() if not self._same(old, key)}
+        data[key] = credentials.to_dict()
         self._write(data)
 
     def forget(self, base_url: str, source: str) -> None:
-        data = self._read_all()
-        if data.pop(self._key(base_url, source), None) is not None:
-            self._write(data)
+        data, key = self._read_all(), self._key(base_url, source)
+        kept = {old: value for old, value in data.items() if not self._same(old, key)}
+        if kept != data:
+            self._write(kept)
 
     def _write(self, data: dict[str, typing.Any]) -> None:
         folder = self.path.parent

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import tempfile
 import typing
 
 import httpx
@@ -14,11 +16,13 @@ from nemo_contract import (
     AsyncClient,
     Client,
     Conflict,
+    LocalFileError,
     MessageKind,
     NothingToExport,
     RenderFailed,
     Snapshot,
 )
+from nemo_contract._driver import PartFile
 from nemo_contract._summary import format_timeline, track_line
 from nemo_contract._timeline import describe_changes
 from nemo_contract.protocol import RenderShape
@@ -115,6 +119,7 @@ async def test_export_polls_every_30_s_and_downloads_a_1080p_h264_file(harness: 
 async def test_export_to_a_chosen_file_or_folder(harness: Harness) -> None:
     async with harness.client(auto_export=False) as client:
         await client.say("generate a 5-second vertical video of ocean waves")
+        (harness.folder / "out").mkdir()
         named = await client.export(harness.folder / "out" / "waves.mp4")
         folder = harness.folder / "exports"
         folder.mkdir()
@@ -123,6 +128,111 @@ async def test_export_to_a_chosen_file_or_folder(harness: Harness) -> None:
     assert probe(named.path) == ("h264", 1080, 1920)
     assert inside.path.parent == folder
     assert not list(harness.folder.rglob("*.part"))
+
+
+async def test_where_the_video_goes_is_checked_before_the_render(harness: Harness) -> None:
+    """A missing folder (never created), a folder named with a trailing slash that is missing, something that is
+    not a file, and an existing file without ``overwrite``: each refused before anything is rendered."""
+    os.mkfifo(harness.folder / "pipe.mp4")
+    (harness.folder / "old.mp4").write_bytes(b"keep me")
+    async with harness.client(auto_export=False) as client:
+        await client.say("generate a 5-second video of ocean waves")
+        cases: list[tuple[str | os.PathLike[str], str]] = [
+            (harness.folder / "missing" / "waves.mp4", "no such folder"),
+            (f"{harness.folder / 'new'}/", "no such folder"),
+            (harness.folder / "pipe.mp4", "not a regular file"),
+        ]
+        for dest, words in cases:
+            with pytest.raises(LocalFileError, match=words):
+                await client.export(dest)
+        with pytest.raises(FileExistsError, match="already exists") as raised:
+            await client.export(harness.folder / "old.mp4", overwrite=False)
+        assert isinstance(raised.value, LocalFileError)
+        assert harness.journal("POST", "/api/render/proxy/lambda") == []
+        assert not (harness.folder / "missing").exists() and not (harness.folder / "new").exists()
+        assert (harness.folder / "old.mp4").read_bytes() == b"keep me"
+        replaced = await client.export(harness.folder / "old.mp4")  # a path given in Python: replaced, as open() does
+    assert probe(replaced.path) == ("h264", 1920, 1080)
+
+
+async def test_a_missing_download_folder_is_not_created(harness: Harness) -> None:
+    async with harness.client(download_dir=harness.folder / "videos") as client:
+        with pytest.raises(LocalFileError, match="no such folder"):  # the agent said "click Export"
+            await client.say("generate a 5-second video of ocean waves")
+        with pytest.raises(LocalFileError, match="no such folder"):
+            await client.export()
+    assert not (harness.folder / "videos").exists()
+    assert harness.journal("POST", "/api/render/proxy/lambda") == []
+
+
+class Stop(Exception):
+    """Stands for Ctrl-C (a KeyboardInterrupt would end the test run's event loop)."""
+
+
+async def test_an_export_stopped_while_waiting_leaves_its_render_pending(harness: Harness) -> None:
+    def stop(seconds: float) -> None:
+        raise Stop
+
+    async with harness.client(auto_export=False) as client:
+        await client.say("generate a 5-second video of ocean waves")
+        assert client.pending_render is None
+    async with harness.client(auto_export=False, sleep=stop, credentials=client.credentials) as waiting:
+        with pytest.raises(Stop):
+            await waiting.export()
+        pending = waiting.pending_render
+    assert len(harness.journal("POST", "/api/render/proxy/lambda")) == 1
+    assert pending is not None and pending.url is None
+    assert list(harness.emulator.store.renders) == [pending.render_id]  # it keeps running on the service
+    async with harness.client(auto_export=False, credentials=client.credentials) as again:
+        await again.export()
+        assert again.pending_render is None
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+async def test_a_download_stopped_midway_leaves_the_render_and_its_link(tmp_path: pathlib.Path, driver: str) -> None:
+    with respx.mock(assert_all_called=True) as router:
+        _backend(router, _completed("https://cdn.test/r1.mp4"))
+        router.get("https://cdn.test/r1.mp4").mock(side_effect=Stop)
+        if driver == "sync":
+            with Client(base_url=API, sleep=lambda s: None, download_dir=tmp_path) as client:
+                with pytest.raises(Stop):
+                    client.export()
+                pending = client.pending_render
+        else:
+            async with AsyncClient(base_url=API, sleep=lambda s: None, download_dir=tmp_path) as aclient:
+                with pytest.raises(Stop):
+                    await aclient.export()
+                pending = aclient.pending_render
+    assert pending is not None
+    assert pending.render_id.startswith("render_") and pending.url == "https://cdn.test/r1.mp4"
+    assert os.listdir(tmp_path) == []  # no part file left
+
+
+def _unwritable_folder() -> pathlib.Path | None:
+    """A folder nobody may add files to, even root (``/sys`` on Linux), or None."""
+    folder = pathlib.Path("/sys")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError:
+        return folder if folder.is_dir() else None
+
+
+async def test_an_unwritable_folder_is_refused_before_the_render(harness: Harness) -> None:
+    folder = _unwritable_folder()
+    if folder is None:
+        pytest.skip("no folder here refuses new files")
+    async with harness.client(auto_export=False) as client:
+        await client.say("generate a 5-second video of ocean waves")
+        with pytest.raises(LocalFileError, match=f"cannot save the video in {folder}: "):
+            await client.export(folder / "video.mp4")
+    assert harness.journal("POST", "/api/render/proxy/lambda") == []
+
+
+def test_a_download_never_creates_its_folder(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(LocalFileError, match="cannot write"), PartFile(tmp_path / "gone" / "video.mp4"):
+        pass
+    assert os.listdir(tmp_path) == []
 
 
 async def test_nothing_to_export_before_a_generation(harness: Harness) -> None:

@@ -30,6 +30,7 @@ from nemo_contract import (
 )
 from nemo_contract._envelope import read_body, retry_after
 from nemo_contract._events import StreamReader
+from nemo_contract._session import service_key
 from nemo_contract._text import mask_quotes
 from nemo_contract.protocol import HTTP_STATUS
 from nemo_contract.protocol.events import EventKind
@@ -266,3 +267,30 @@ def test_codes_map_to_their_exceptions() -> None:
     for code, kind in ((Code.TOKEN_INVALID, AuthenticationError), (Code.EXPORT_BLOCKED, ExportBlocked)):
         with pytest.raises(kind):
             read_body(_response(200, {"code": int(code), "message": "x", "data": None}))
+
+
+# -- the state file's service keys ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("http://localhost:8000", "http://127.0.0.1:8000"),
+        ("http://127.0.0.1:8000/", "http://127.0.0.1:8000"),
+        ("HTTP://LocalHost:8000/", "http://127.0.0.1:8000"),
+        ("http://[::1]:8000", "http://127.0.0.1:8000"),
+        ("https://API.Example.com:443/", "https://api.example.com"),
+        ("http://user:secret@h.test:80/Base/", "http://h.test/Base"),
+        ("http://[2001:DB8::1]:8080", "http://[2001:db8::1]:8080"),
+        ("https://h.test:8443", "https://h.test:8443"),
+    ],
+)
+def test_one_service_has_one_key(url: str, key: str) -> None:
+    assert service_key(url) == key
+
+
+def test_an_upload_url_is_known_by_its_scheme_in_any_case() -> None:
+    from nemo_contract._operations import _is_url
+
+    assert _is_url("HTTPS://cdn.example.test/a.mp4") and _is_url("http://cdn.example.test/a.mp4")
+    assert not _is_url("ftp://example.test/a.mp4") and not _is_url("httpfile.mp4")

@@ -185,3 +185,50 @@ def test_a_stack_that_is_not_installed_is_one_line(flags: list[str], package: st
     )
     assert result.returncode == 2
     assert result.stderr == f"nemo-mock: {' '.join(flags)} needs the {package} package, which is not installed here\n"
+
+
+def _sample_clip(folder: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mock_server", "sample-clip", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_sample_clip_writes_a_short_real_h264_mp4(tmp_path: pathlib.Path) -> None:
+    import av
+
+    made = _sample_clip(tmp_path, "clip.mp4", "--seconds", "2", "--size", "320x180")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout == "nemo-mock: wrote clip.mp4 (2 s, 320x180, H.264)\n"
+    with av.open(str(tmp_path / "clip.mp4")) as clip:
+        video = clip.streams.video[0]
+        assert (video.codec_context.name, video.codec_context.width, video.codec_context.height) == ("h264", 320, 180)
+        assert clip.duration == 2_000_000  # microseconds
+    assert _sample_clip(tmp_path, "default.mp4").returncode == 0  # 5 s at 640x360
+    again = _sample_clip(tmp_path, "clip.mp4")
+    assert again.returncode == 2 and again.stderr == "nemo-mock: clip.mp4 already exists (--force replaces a file)\n"
+    assert _sample_clip(tmp_path, "clip.mp4", "--force").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ([], "required: FILE.mp4"),
+        (["missing/clip.mp4"], "there is no folder missing"),
+        (["clip.mov"], "give a name ending in .mp4"),
+        (["."], "give a name ending in .mp4"),
+        (["clip.mp4", "--seconds", "0"], "--seconds: must be from 0.1 to 1800 seconds"),
+        (["clip.mp4", "--seconds", "soon"], "--seconds: not a number"),
+        (["clip.mp4", "--size", "3x3"], "--size: sides must be even numbers"),
+        (["clip.mp4", "--size", "big"], "--size: not WIDTHxHEIGHT"),
+        (["clip.mp4", "--loud"], "unrecognized arguments: --loud"),
+    ],
+)
+def test_sample_clip_refuses_bad_input_in_one_line(tmp_path: pathlib.Path, args: list[str], problem: str) -> None:
+    done = _sample_clip(tmp_path, *args)
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1 and problem in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written, no folder made

@@ -1,80 +1,24 @@
-"""``nemo-contract`` (acceptance line 9), against the live emulator."""
+"""``nemo_contract._cli._client_commands``: the client's commands against the live emulator (acceptance line 9)."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import pathlib
 import stat
-import subprocess
-import sys
 import typing
 
+import httpx
 import pytest
 
-from nemo_contract._cli import EXIT_CODES, main
+from nemo_contract._cli import main
+from nemo_contract.protocol import DEFAULT_BASE_URL
 
-from .client_fixtures import GENERATE, LiveHarness, live_harness_fixture  # noqa: F401 - fixtures
-from .test_client_export import probe
+from ...client_fixtures import GENERATE, LiveHarness
+from ...test_client_export import probe
+from .runner import CLI, Run
 
 pytestmark = pytest.mark.live
-
-
-class Run(typing.NamedTuple):
-    code: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.splitlines()
-
-
-class _TTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-class CLI:
-    def __init__(self, world: LiveHarness, state: pathlib.Path) -> None:
-        self.world, self.state = world, state
-
-    def __call__(
-        self, *argv: str, stdin: str | typing.TextIO = "", stderr: io.StringIO | None = None, **options: typing.Any
-    ) -> Run:
-        out, err = io.StringIO(), stderr if stderr is not None else io.StringIO()
-        source = io.StringIO(stdin) if isinstance(stdin, str) else stdin
-        settings = {"sleep": self.world.sleep, "clock": self.world.emulator.clock.now, **options}
-        base = ["--base-url", self.world.base_url, "--state-file", str(self.state)]
-        code = main([*base, *argv], stdin=source, stdout=out, stderr=err, client_options=settings)
-        return Run(code, out.getvalue(), err.getvalue())
-
-
-@pytest.fixture
-def cli(live_harness: LiveHarness, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> CLI:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NEMO_TOKEN", raising=False)
-    return CLI(live_harness, tmp_path / "state.json")
-
-
-def test_help_documents_the_exit_codes(cli: CLI) -> None:
-    run = cli("--help")
-    assert run.code == 0
-    for code, meaning in EXIT_CODES:
-        assert f"{code:<4} {meaning}" in run.out
-    for command in ("chat", "upload", "say", "state", "credits", "export"):
-        assert command in run.out
-
-
-@pytest.mark.parametrize("argv", [["bogus"], ["upload"], ["export", "--nope"], ["say"], []])
-def test_usage_errors_are_one_line(cli: CLI, argv: list[str]) -> None:
-    run = cli(*argv)
-    assert run.code == 2
-    assert len(run.err_lines) == 1
-    assert run.err.startswith("nemo-contract")
-    assert ": error: " in run.err
-    assert cli.world.journal() == []
 
 
 def test_upload_say_export_work_on_one_session(cli: CLI) -> None:
@@ -179,24 +123,9 @@ def test_ctrl_c_is_one_line_and_130(cli: CLI) -> None:
     assert cli("say", "generate a 5-second video of ocean waves").code == 0
     run = cli("export", sleep=interrupt)
     assert run.code == 130
-    assert run.err_lines[-1] == "nemo-contract: error: interrupted"
+    assert run.err_lines[-1].startswith("nemo-contract: error: interrupted")
     assert not list(pathlib.Path().glob("*.part"))
-
-
-def test_no_spinner_unless_a_terminal(cli: CLI) -> None:
-    assert cli("say", "generate a 5-second video of ocean waves").code == 0
-    piped = cli("export")
-    assert "\r" not in piped.err and "\x1b" not in piped.err
-    assert "⏳ Rendering" in piped.err  # progress as plain lines on standard error
-
-    terminal = cli("export", stderr=_TTY())  # every progress message redraws the line at once: no timing
-    assert terminal.code == 0
-    assert "\r\x1b[2K" in terminal.err
-    assert "Rendering [" in terminal.err
-    assert "Rendering [████████████████████] 100%" in terminal.err
-    assert "Video ready" in terminal.out
-    json_run = cli("--json", "export", stderr=_TTY())
-    assert json_run.err == ""
+    assert not list(cli.downloads.glob("*.part"))
 
 
 def test_the_state_file_lives_in_the_config_directory(
@@ -237,22 +166,6 @@ def test_no_token_in_anything_printed(cli: CLI) -> None:
             assert token not in run.out + run.err
         assert "nmv_usr_" not in run.out + run.err
     assert tokens[0] in cli.state.read_text()  # it is kept, in the owner-only state file
-
-
-def test_the_console_script_reads_standard_input(live_harness: LiveHarness, tmp_path: pathlib.Path) -> None:
-    env = {**os.environ, "NEMO_API_URL": live_harness.base_url, "NEMO_CONTRACT_STATE": str(tmp_path / "s.json")}
-    env.pop("NEMO_TOKEN", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "nemo_contract._cli", "chat"],
-        input="balance\n余额\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.count("Credits: 100 available") == 2
 
 
 def test_skill_options_set_the_attribution(cli: CLI, tmp_path: pathlib.Path) -> None:
@@ -330,7 +243,8 @@ def test_auto_export_is_the_default_and_can_be_turned_off(cli: CLI) -> None:
     assert run.code == 0
     assert "Video ready" in run.out
     assert len(cli.world.journal("POST", "/api/render/proxy/lambda")) == 1
-    assert len(list(pathlib.Path().glob("render_*.mp4"))) == 1
+    assert len(list(cli.downloads.glob("render_*.mp4"))) == 1  # into the download folder
+    assert not list(pathlib.Path().glob("*.mp4"))  # not silently into the current one
 
 
 def test_status_is_a_command_too(cli: CLI) -> None:
@@ -343,15 +257,177 @@ def test_ctrl_c_while_the_client_loads_is_one_line(cli: CLI, monkeypatch: pytest
     def interrupted() -> typing.NoReturn:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("nemo_contract._cli._client_class", interrupted)
+    monkeypatch.setattr("nemo_contract._cli._client_commands._client_class", interrupted)
     run = cli("credits")
     assert run.code == 130
     assert run.err_lines == ["nemo-contract: error: interrupted"]
     assert cli.world.journal() == []
 
 
-def test_the_command_line_loads_httpx_only_inside_main() -> None:
-    """Ctrl-C during the heavy imports lands inside main's handler: the module itself imports none of them."""
-    probe = "import sys, nemo_contract._cli; print(sorted({'httpx', 'anyio', 'yaml'} & set(sys.modules)))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
-    assert done.stdout.strip() == "[]"
+# -- the first hour: where a video goes, and what the messages say ---------------------------------------------------
+
+
+def _renders(cli: CLI) -> set[str]:
+    return set(cli.world.emulator.store.renders)
+
+
+def test_export_checks_its_file_before_the_render(cli: CLI) -> None:
+    assert cli("--no-auto-export", "say", "generate a 5-second video of ocean waves").code == 0
+    pathlib.Path("mine.mp4").write_bytes(b"my own video")
+    _one_line(cli("export", "-o", "mine.mp4"), 5, "mine.mp4 already exists", "--force")
+    _one_line(cli("export", "-o", "missing/out.mp4"), 5, "missing", "no such folder")
+    _one_line(cli("export", "-o", "newdir/"), 5, "newdir", "no such folder")
+    failed = cli("--json", "export", "-o", "mine.mp4")
+    assert json.loads(failed.out)["error"]["type"] == "OutputExists"
+    assert _renders(cli) == set()  # nothing was rendered
+    assert pathlib.Path("mine.mp4").read_bytes() == b"my own video"
+    assert not pathlib.Path("missing").exists() and not pathlib.Path("newdir").exists()
+    replaced = cli("export", "-o", "mine.mp4", "--force")
+    assert replaced.code == 0, replaced.err
+    assert probe(pathlib.Path("mine.mp4")) == ("h264", 1920, 1080)
+
+
+def test_an_automatic_export_goes_to_the_download_folder_and_says_so(
+    cli: CLI, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = cli("say", "generate a 5-second video of ocean waves")
+    (video,) = cli.downloads.glob("render_*.mp4")
+    assert f"saved to {video}" in run.out
+    assert not list(pathlib.Path().glob("*.mp4"))
+    chosen = tmp_path / "videos"
+    asked = len(cli.world.journal())
+    _one_line(cli("--download-dir", str(chosen), "say", "make it longer"), 5, f"{chosen} (from --download-dir)")
+    monkeypatch.setenv("NEMO_CONTRACT_DOWNLOADS", str(chosen))
+    _one_line(cli("export"), 5, f"{chosen} (from NEMO_CONTRACT_DOWNLOADS) does not exist")
+    assert len(cli.world.journal()) == asked  # refused before any request
+    assert not chosen.exists()
+    chosen.mkdir()
+    run = cli("export")
+    (video,) = chosen.glob("render_*.mp4")
+    assert f"saved to {video}" in run.out
+    assert cli("export", "--download-dir", str(tmp_path)).code == 0  # the option before the environment
+    assert len(list(tmp_path.glob("render_*.mp4"))) == 1
+
+
+class _InterruptedAt(io.StringIO):
+    """Standard error that raises KeyboardInterrupt (once) when ``text`` is written to it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def write(self, s: str, /) -> int:
+        if self.text and self.text in s:
+            self.text = ""
+            raise KeyboardInterrupt
+        return super().write(s)
+
+
+def test_an_interrupted_export_names_its_render_which_keeps_running(cli: CLI) -> None:
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    assert cli("--no-auto-export", "say", "generate a 5-second video of ocean waves").code == 0
+    run = cli("export", sleep=interrupt)
+    assert run.code == 130
+    (render_id,) = _renders(cli)
+    assert run.err_lines[-1] == (  # after the progress lines
+        f"nemo-contract: error: interrupted; the render {render_id} keeps running on the service "
+        "(run the export again to get the video: exporting is free)"
+    )
+    before = _renders(cli)
+    run = cli("export", stderr=_InterruptedAt("Rendering... 100%"))  # rendered, not downloaded yet
+    assert run.code == 130
+    (render_id,) = _renders(cli) - before
+    link = f"{cli.world.base_url}/render-result/{render_id}.mp4"
+    done = f"nemo-contract: error: interrupted; the render {render_id} is done: its video is at {link}"
+    assert run.err_lines[-1] == done
+    assert not list(cli.downloads.glob("*"))
+
+
+def test_a_path_under_an_unknown_home_folder_is_one_line(cli: CLI) -> None:
+    unknown = "~no-such-user-of-nemo"
+    _one_line(cli("upload", f"{unknown}/a.mp4"), 5, f"cannot find the home folder that {unknown}/a.mp4 starts with")
+    _one_line(cli("--download-dir", f"{unknown}/videos", "say", "hi"), 5, f"{unknown}/videos")
+    _one_line(cli("export", "-o", f"{unknown}/v.mp4"), 5, f"{unknown}/v.mp4")
+    assert cli.world.journal() == []
+
+
+def test_an_unsupported_url_scheme_says_which_are_supported(cli: CLI) -> None:
+    run = cli("upload", "ftp://example.com/a.mp4")
+    _one_line(run, 5, "ftp://example.com/a.mp4", "only http:// and https:// URLs (and local files) are supported")
+    assert cli.world.journal("POST", "/api/upload-video/*") == []
+
+
+def test_a_base_url_with_a_path_is_said_to_look_wrong(cli: CLI, tmp_path: pathlib.Path) -> None:
+    err = io.StringIO()
+    argv = ["--base-url", f"{cli.world.base_url}/api", "--state-file", str(tmp_path / "s.json"), "credits"]
+    assert main(argv, stdout=io.StringIO(), stderr=err) == 1
+    assert err.getvalue() == (
+        "nemo-contract: error: The service could not find what was asked for. "
+        f"The service URL's path (/api) looks wrong: the base URL is the host alone, e.g. {cli.world.base_url}.\n"
+    )
+
+
+def test_a_404_after_the_service_answered_is_not_blamed_on_the_url(tmp_path: pathlib.Path) -> None:
+    def backend(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/anonymous-token"):
+            return httpx.Response(200, json={"code": 0, "message": "ok", "data": {"token": "t", "user_id": "u"}})
+        if request.url.path.endswith("/with-session/nemo_agent"):
+            return httpx.Response(200, json={"code": 0, "message": "ok", "data": {"session_id": "1"}})
+        return httpx.Response(404, json={"code": 404, "message": "gone", "data": None})
+
+    err = io.StringIO()
+    argv = ["--base-url", "https://gw.example.test/nemo", "--state-file", str(tmp_path / "s.json"), "credits"]
+    options = {"transport": httpx.MockTransport(backend)}
+    assert main(argv, stdout=io.StringIO(), stderr=err, client_options=options) == 1
+    assert "It may have expired" in err.getvalue() and "looks wrong" not in err.getvalue()
+
+
+def test_a_service_that_is_down_names_the_setting_its_url_came_from(
+    cli: CLI, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def credits(*argv: str, **options: typing.Any) -> str:
+        err = io.StringIO()
+        state = ["--state-file", str(tmp_path / "s.json")]
+        assert main([*argv, *state, "credits"], stdout=io.StringIO(), stderr=err, client_options=options) == 6
+        assert err.getvalue().count("\n") == 1
+        return err.getvalue()
+
+    down = "nemo-contract: error: Cannot connect to the service (http://127.0.0.1:9). Check that the service is"
+    assert credits("--base-url", "http://127.0.0.1:9").startswith(f"{down} running there and that --base-url is right")
+    monkeypatch.setenv("NEMO_API_URL", "http://127.0.0.1:9")
+    assert credits().startswith(f"{down} running there and that NEMO_API_URL is right")
+    monkeypatch.delenv("NEMO_API_URL")
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    line = credits(transport=httpx.MockTransport(refuse))  # the real service, which a test must not call
+    assert f"({DEFAULT_BASE_URL}). That is the real service, the default" in line
+    assert "neither --base-url nor NEMO_API_URL is set" in line
+
+
+def test_one_service_keeps_one_identity_in_the_state_file(cli: CLI) -> None:
+    port = cli.world.base_url.rsplit(":", 1)[1]
+    key = f"http://127.0.0.1:{port} video-to-generator"
+    spellings = [f"http://localhost:{port}", f"http://127.0.0.1:{port}/", f"HTTP://LocalHost:{port}/"]
+    for url in [*spellings, cli.world.base_url]:
+        argv = ["--base-url", url, "--state-file", str(cli.state), "credits"]
+        assert main(argv, stdout=io.StringIO(), stderr=io.StringIO(), client_options={"sleep": cli.world.sleep}) == 0
+    assert len(cli.world.journal("POST", "/api/auth/anonymous-token")) == 1
+    assert list(json.loads(cli.state.read_text())) == [key]
+
+
+def test_entries_saved_under_another_spelling_are_still_read(cli: CLI) -> None:
+    assert cli("credits").code == 0
+    port = cli.world.base_url.rsplit(":", 1)[1]
+    key, old = f"http://127.0.0.1:{port} video-to-generator", f"http://localhost:{port} video-to-generator"
+    entry = json.loads(cli.state.read_text())[key]
+    cli.state.write_text(json.dumps({old: entry, "https://other.test auto-generator": {}}))
+    assert cli("credits").code == 0
+    assert len(cli.world.journal("POST", "/api/auth/anonymous-token")) == 1  # the old entry's token was used
+    assert json.loads(cli.state.read_text()) == {key: entry, "https://other.test auto-generator": {}}
+    cli.state.write_text(json.dumps({old: entry, key: entry}))
+    assert cli("forget").code == 0
+    assert json.loads(cli.state.read_text()) == {}  # every spelling of it forgotten

@@ -1,0 +1,3 @@
+from nemo_contract._cli import main
+
+raise SystemExit(main())
