@@ -55,37 +55,19 @@ def _client(app: Starlette) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=StreamingASGITransport(app), base_url=BASE, headers=SKILL, timeout=30)
 
 
-def _turn_body(session_id: str, text: str) -> dict[str, typing.Any]:
-    return {
-        "app_name": "nemo_agent",
-        "user_id": "me",
-        "session_id": session_id,
-        "new_message": {"parts": [{"text": text}]},
-    }
-
-
 async def _turn(
     client: httpx.AsyncClient, emulator: Emulator, auth: dict[str, str], session_id: str, text: str
 ) -> bytes:
-    """Stream one turn to its end while the clock jumps from deadline to deadline."""
-    done = asyncio.Event()
-
-    async def drive() -> None:
-        while not done.is_set():
-            emulator.clock.advance_to_next()
-            await asyncio.sleep(0)
+    """Stream one turn to its end while the clock jumps from deadline to deadline (autojump)."""
+    from nemo_contract.protocol.shapes import turn_request
 
     headers = {**auth, "Accept": "text/event-stream"}
-    async with client.stream("POST", "/run_sse", json=_turn_body(session_id, text), headers=headers) as response:
-        if response.status_code != 200:
-            raise RuntimeError(f"/run_sse answered {response.status_code}")
-        driver = asyncio.create_task(drive())
-        try:
-            raw = b"".join([chunk async for chunk in response.aiter_raw()])
-        finally:
-            done.set()
-            await driver
-    return raw
+    body = turn_request(session_id, text)
+    with emulator.clock.autojumping():
+        async with client.stream("POST", "/run_sse", json=body, headers=headers) as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"/run_sse answered {response.status_code}")
+            return b"".join([chunk async for chunk in response.aiter_raw()])
 
 
 async def _token(client: httpx.AsyncClient, client_id: str) -> dict[str, str]:
@@ -175,6 +157,7 @@ async def _workflows(runs: int) -> tuple[list[dict[str, float]], dict[str, float
 
 async def _resident(count: int, batch: int) -> dict[str, float]:
     from mock_server import create_app
+    from nemo_contract.protocol.shapes import turn_request
 
     app = create_app(seed=2, time_scale=0.0, config={"initial_credits": 10**9})
     emulator: Emulator = app.state.emulator
@@ -192,10 +175,9 @@ async def _resident(count: int, batch: int) -> dict[str, float]:
                 size = min(batch, count - made)
                 sessions = [await _session(client, auth) for _ in range(size)]
                 headers = {**auth, "Accept": "text/event-stream"}
+                text = "generate a promo video with music"
                 streams = [
-                    client.stream(
-                        "POST", "/run_sse", json=_turn_body(sid, "generate a promo video with music"), headers=headers
-                    )
+                    client.stream("POST", "/run_sse", json=turn_request(sid, text), headers=headers)
                     for sid in sessions
                 ]
                 responses = [await stream.__aenter__() for stream in streams]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import typing
 
-import anyio
 import httpx
 import httpx_sse
 
@@ -44,39 +43,14 @@ def turn_body(session_id: str, text: str, **extra: typing.Any) -> dict[str, typi
 
 
 async def run_turn(
-    client: httpx.AsyncClient,
-    emulator: Emulator,
-    token: str,
-    body: dict[str, typing.Any],
-    *,
-    step: float | None = None,
+    client: httpx.AsyncClient, emulator: Emulator, token: str, body: dict[str, typing.Any]
 ) -> Turn:
-    """POST /run_sse and read the stream to its end while a background task moves the frozen clock.
-
-    By default the clock jumps from one pending deadline to the next, so every virtual time is exact;
-    ``step`` instead advances it by that many seconds at a time.
-    """
-    done = anyio.Event()
-
-    async def tick() -> None:
-        while not done.is_set():
-            if step is None:
-                emulator.clock.advance_to_next()
-            else:
-                emulator.clock.advance(step)
-            await anyio.sleep(0.0005)
-
+    """POST /run_sse and read the stream to its end, the emulator's clock jumping from one pending deadline to
+    the next while the reader waits (autojump), so every virtual time is exact and nothing waits in real time."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
-    # Tick only once the turn exists, so its timeline starts at a time the test controls.
-    async with (
-        client.stream("POST", "/run_sse", json=body, headers=headers) as response,
-        anyio.create_task_group() as tg,
-    ):
-        tg.start_soon(tick)
-        try:
+    with emulator.clock.autojumping():
+        async with client.stream("POST", "/run_sse", json=body, headers=headers) as response:
             raw = b"".join([chunk async for chunk in response.aiter_raw()])
-        finally:
-            done.set()
     events = list(_parse(raw)) if response.status_code == 200 else []
     return Turn(response.status_code, events, raw)
 

@@ -98,17 +98,9 @@ class CreditsMachine(RuleBasedStateMachine):
         response, _ = self.open.pop(session)
 
         async def drain() -> None:
-            async with anyio.create_task_group() as tg:
-
-                async def tick() -> None:
-                    while True:
-                        self.emulator.clock.advance_to_next()
-                        await anyio.sleep(0.0005)
-
-                tg.start_soon(tick)
+            with self.emulator.clock.autojumping():
                 async for _ in response.aiter_raw():
                     pass
-                tg.cancel_scope.cancel()
             await response.aclose()
 
         self.portal.call(drain)

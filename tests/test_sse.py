@@ -150,7 +150,7 @@ async def test_typed_event_format(client: httpx.AsyncClient, emulator: Emulator)
 async def test_heartbeat_knob_and_interval(client: httpx.AsyncClient, emulator: Emulator, mode: str) -> None:
     token, _, sid = await _setup(client)
     await client.put("/__mock__/config", json={"heartbeat": mode, "heartbeat_interval": 5})
-    turn = await run_turn(client, emulator, token, turn_body(sid, GENERATE), step=1.0)
+    turn = await run_turn(client, emulator, token, turn_body(sid, GENERATE))
     raw = turn.raw.decode()
     if mode == "empty":
         beats = raw.count("data:\n\n")
