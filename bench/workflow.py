@@ -177,8 +177,7 @@ async def _resident(count: int, batch: int) -> dict[str, float]:
                 headers = {**auth, "Accept": "text/event-stream"}
                 text = "generate a promo video with music"
                 streams = [
-                    client.stream("POST", "/run_sse", json=turn_request(sid, text), headers=headers)
-                    for sid in sessions
+                    client.stream("POST", "/run_sse", json=turn_request(sid, text), headers=headers) for sid in sessions
                 ]
                 responses = [await stream.__aenter__() for stream in streams]
                 # Every turn of the batch has started: one jump past their ends lets them all run to completion.

@@ -13,50 +13,24 @@ import typing
 from starlette.requests import Request
 
 from nemo_contract.protocol import Code
-from nemo_contract.protocol.specs import API_SPEC, load_spec
+from nemo_contract.protocol.specs import API_SPEC, load_spec, pointer, schema_validator
 
 from ._envelope import read_json
 from ._errors import ProtocolError
 
 if typing.TYPE_CHECKING:
     import jsonschema
-    import referencing
     from jsonschema.protocols import Validator
 
 __all__ = ["body_validator", "read_valid_json", "validate_body", "validate_query"]
 
 
-@functools.cache
-def _registry(spec_name: str) -> referencing.Registry[typing.Any]:
-    import referencing
-    import referencing.jsonschema
-
-    document = load_spec(spec_name)
-    resource = referencing.Resource.from_contents(document, default_specification=referencing.jsonschema.DRAFT202012)
-    registry: referencing.Registry[typing.Any] = referencing.Registry().with_resource(uri="urn:spec", resource=resource)
-    return registry
-
-
-@functools.cache
 def body_validator(path: str, method: str, spec_name: str = API_SPEC, media: str = "application/json") -> Validator:
     """A compiled validator for one operation's request body (KeyError when the spec has none)."""
-    operation = load_spec(spec_name)["paths"][path][method.lower()]
-    schema = operation["requestBody"]["content"][media]["schema"]
-    schema = {"$ref": "urn:spec" + schema["$ref"]} if "$ref" in schema else _rebase(schema)
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    validator: Validator = cls(schema, registry=_registry(spec_name), format_checker=cls.FORMAT_CHECKER)
-    return validator
-
-
-def _rebase(node: typing.Any) -> typing.Any:
-    """Point local ``#/components/...`` references at the registered document."""
-    if isinstance(node, dict):
-        return {k: ("urn:spec" + v if k == "$ref" and v.startswith("#") else _rebase(v)) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_rebase(v) for v in node]
-    return node
+    load_spec(spec_name)["paths"][path][method.lower()]["requestBody"]["content"][media]["schema"]
+    return schema_validator(
+        pointer("paths", path, method.lower(), "requestBody", "content", media, "schema"), spec_name
+    )
 
 
 def _where(error: jsonschema.ValidationError) -> str:

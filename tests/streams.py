@@ -42,9 +42,7 @@ def turn_body(session_id: str, text: str, **extra: typing.Any) -> dict[str, typi
     }
 
 
-async def run_turn(
-    client: httpx.AsyncClient, emulator: Emulator, token: str, body: dict[str, typing.Any]
-) -> Turn:
+async def run_turn(client: httpx.AsyncClient, emulator: Emulator, token: str, body: dict[str, typing.Any]) -> Turn:
     """POST /run_sse and read the stream to its end, the emulator's clock jumping from one pending deadline to
     the next while the reader waits (autojump), so every virtual time is exact and nothing waits in real time."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}

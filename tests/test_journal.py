@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import typing
 import json
 
 import anyio
@@ -14,6 +15,7 @@ from mock_server._emulator import Emulator
 from mock_server._journal import MAX_EVENT_BYTES, MAX_VALUE_BYTES, Change, Entry, Journal
 from nemo_contract.protocol.control import StreamEnd
 from nemo_contract.protocol.events import EventKind
+from nemo_contract.protocol.specs import ADMIN_SPEC, schema_validator
 from nemo_contract.testing import StreamingASGITransport
 
 from .conftest import BASE, SKILL_HEADERS, START, new_session, new_token
@@ -225,3 +227,53 @@ def test_the_journal_is_bounded_in_bytes_whatever_clients_send() -> None:
     assert len(journal) < 10_000 and journal.find()[-1].path == "/x/9999"
     kept = journal.find()[-1].events
     assert kept is not None and len(kept[0].data) <= MAX_EVENT_BYTES + len(b"...(cut)")
+
+
+async def test_every_journal_answer_matches_the_admin_spec(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    """Entries of every kind (envelopes, errors, a file, streams that ended each way, a stream still open), read
+    through ``GET /__mock__/journal`` with and without filters, field by field against ``JournalEnvelope``."""
+    validator = schema_validator("#/components/schemas/JournalEnvelope", ADMIN_SPEC)
+    answers: list[typing.Any] = []
+
+    async def journal(query: str = "") -> None:
+        response = await client.get("/__mock__/journal" + query)
+        assert response.status_code == 200
+        answers.append(response.json())
+
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    auth = {"Authorization": f"Bearer {token}"}
+    await client.get(CREDITS)  # 1001
+    await client.get("/api/no/such/path")
+    await client.delete(CREDITS, headers=auth)  # 405
+    await client.get(CREDITS, headers={**auth, "X-Pad": "p" * 5000})
+    await run_turn(client, emulator, token, turn_body(sid, GENERATE))
+    for knobs in ({"silent_close_rate": 1.0}, {"faults": [{"path": "/run_sse", "cut_after": 1}]}):
+        emulator.configure(**knobs)
+        await run_turn(client, emulator, token, turn_body(sid, "add background music"))
+    emulator.configure(faults=[{"path": "/run_sse", "error_after": 2}])
+    await run_turn(client, emulator, token, turn_body(sid, "add background music"))
+    emulator.clear_faults()
+    state = (await client.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=auth)).json()["data"]["state"]
+    body = {"id": "render_1", "sessionId": sid, "draft": state["draft"]}
+    await client.post("/api/render/proxy/lambda", json=body, headers=auth)
+    emulator.advance(120)
+    poll = (await client.get("/api/render/proxy/lambda/render_1", headers=auth)).json()
+    await client.get(poll["output"]["url"])  # a file: no code
+    headers = {**auth, "Accept": "text/event-stream"}
+    async with client.stream("POST", "/run_sse", json=turn_body(sid, GENERATE), headers=headers) as open_stream:
+        emulator.advance(20)
+        async for _ in open_stream.aiter_raw():
+            break
+        await journal()  # a stream still open
+    await journal()
+    await journal("?path=/run_sse&since=2&limit=3")
+    await journal("?method=get&wait=0.01")
+    for answer in answers:
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(answer)]
+        assert not errors, errors[:5]
+    entries = answers[1]["data"]["entries"]
+    ends = {e["end"] for e in entries}
+    assert {"complete", "silent_close", "cut", "error_event"} <= ends
+    assert any(e["stream"] and e["stream"]["end"] is None for e in answers[0]["data"]["entries"])
+    assert any(e["code"] is None and e["stream"] is None and e["status"] == 200 for e in entries)  # the file

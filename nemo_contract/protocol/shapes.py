@@ -14,13 +14,22 @@ from . import APP_NAME, ME, Code, RenderShape, RenderStatus
 from . import fields as f
 
 __all__ = [
+    "AdkActions",
+    "AdkContent",
     "AdkEvent",
+    "AdkPart",
     "Balance",
     "Canvas",
+    "ClaimTokenData",
+    "ClaimTokenRequest",
+    "CreateSessionRequest",
     "Draft",
     "DraftMeta",
     "Envelope",
+    "FunctionCall",
+    "FunctionResponse",
     "GeneratedMedia",
+    "RegisterData",
     "RenderOutput",
     "RenderRequest",
     "RenderToplevel",
@@ -31,12 +40,14 @@ __all__ = [
     "SessionData",
     "SessionState",
     "State",
+    "StreamError",
     "TokenData",
     "Track",
     "TurnRequest",
     "TypedEvent",
     "UploadData",
     "UploadedFile",
+    "UrlUpload",
     "balance",
     "draft_end_ms",
     "draft_is_exportable",
@@ -76,6 +87,12 @@ class Envelope(typing.TypedDict):
     data: JSON
 
 
+class RegisterData(typing.TypedDict):
+    """The ``data`` of 2001 for an anonymous user."""
+
+    register_url: str
+
+
 def ok(data: JSON) -> Envelope:
     return {f.CODE: int(Code.SUCCESS), f.MESSAGE: "success", f.DATA: data}
 
@@ -85,6 +102,30 @@ def error(code: int, message: str, data: JSON = None) -> Envelope:
 
 
 # -- token, session, credits, uploads -------------------------------------------------------------------------------
+
+
+class CreateSessionRequest(typing.TypedDict, total=False):
+    task_name: typing.Required[str]
+    language: str
+
+
+class UrlUpload(typing.TypedDict):
+    """An upload of links instead of files."""
+
+    urls: list[str]
+    source_type: str  # URL_SOURCE_TYPE
+
+
+class ClaimTokenRequest(typing.TypedDict):
+    task_id: str
+    session_id: str
+
+
+class ClaimTokenData(typing.TypedDict):
+    """What claims an anonymous user's work for an account (a web link is built from it)."""
+
+    claim_token: str
+    expires_in: int
 
 
 class TokenData(typing.TypedDict):
@@ -263,13 +304,43 @@ def message_text(request: typing.Mapping[str, JSON]) -> str:
     return "\n".join(str(part.get(f.TEXT, "")) for part in parts if isinstance(part, dict))
 
 
+class FunctionCall(typing.TypedDict):
+    id: str
+    name: str
+    args: dict[str, JSON]
+
+
+class FunctionResponse(typing.TypedDict):
+    id: str
+    name: str
+    response: dict[str, JSON]
+
+
+class AdkPart(typing.TypedDict, total=False):
+    text: str
+    thought: bool
+    functionCall: FunctionCall
+    functionResponse: FunctionResponse
+
+
+class AdkContent(typing.TypedDict):
+    parts: list[AdkPart]
+    role: str
+
+
+class AdkActions(typing.TypedDict, total=False):
+    stateDelta: dict[str, JSON]
+    artifactDelta: dict[str, JSON]
+    requestedAuthConfigs: dict[str, JSON]
+
+
 class AdkEvent(typing.TypedDict, total=False):
     """One ADK ``Event`` as the stream carries it (camelCase, ``exclude_none``)."""
 
-    content: dict[str, JSON]
+    content: AdkContent
     invocationId: str
     author: str
-    actions: dict[str, JSON]
+    actions: AdkActions
     longRunningToolIds: list[str]
     id: str
     timestamp: float
@@ -279,13 +350,20 @@ class AdkEvent(typing.TypedDict, total=False):
 
 
 class TypedEvent(typing.TypedDict, total=False):
-    """One event of the typed format (``event_format=typed``)."""
+    """One event of the typed format (``event_format=typed``); a tool result carries its ``state_delta``."""
 
     type: typing.Required[str]
     content: str
     name: str
     args: dict[str, JSON]
     result: dict[str, JSON]
+    state_delta: dict[str, JSON]
+
+
+class StreamError(typing.TypedDict):
+    """``data: {"error": "..."}``: a failure mid-stream."""
+
+    error: str
 
 
 # -- renders ----------------------------------------------------------------------------------------------------------

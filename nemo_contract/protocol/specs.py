@@ -1,4 +1,7 @@
-"""Where the recorded OpenAPI documents are, installed or in a source checkout."""
+"""Where the recorded OpenAPI documents are (installed or in a source checkout), and validators for their schemas.
+
+jsonschema and PyYAML are imported on first use: only the emulator, the toolkit and the tests need them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,10 @@ import functools
 import pathlib
 import typing
 
-__all__ = ["ADMIN_SPEC", "API_SPEC", "load_spec", "spec_path"]
+if typing.TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+__all__ = ["ADMIN_SPEC", "API_SPEC", "load_spec", "pointer", "schema_validator", "spec_path"]
 
 API_SPEC = "nemovideo.openapi.yaml"
 ADMIN_SPEC = "mock-admin.openapi.yaml"
@@ -36,3 +42,32 @@ def load_spec(name: str = API_SPEC) -> dict[str, typing.Any]:
     if not isinstance(document, dict):
         raise ValueError(f"spec {name!r} is not a mapping")
     return document
+
+
+#: The URI the documents are registered under, so their local ``$ref``s resolve.
+_BASE = "urn:nemo-spec:"
+
+
+def pointer(*parts: str | int) -> str:
+    """A JSON pointer into a document: ``pointer("paths", "/run_sse", "post")`` is ``#/paths/~1run_sse/post``."""
+    return "#" + "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+@functools.cache
+def schema_validator(at: str, name: str = API_SPEC) -> Validator:
+    """A validator (Draft 2020-12, formats checked) for the schema at JSON pointer ``at`` of a recorded document,
+    its ``$ref``s resolvable: ``schema_validator("#/components/schemas/Draft")``."""
+    import jsonschema
+    import referencing
+    import referencing.jsonschema
+
+    resource = referencing.Resource.from_contents(
+        load_spec(name), default_specification=referencing.jsonschema.DRAFT202012
+    )
+    registry: referencing.Registry[typing.Any] = referencing.Registry().with_resource(_BASE + name, resource)
+    validator: Validator = jsonschema.Draft202012Validator(
+        {"$ref": _BASE + name + at},
+        registry=registry,
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+    return validator
