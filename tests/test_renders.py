@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import typing
 
 import av
@@ -64,7 +65,7 @@ async def test_a_render_goes_pending_processing_completed_and_serves_a_real_mp4(
     assert 30 <= 5 * len(seen) <= 95
     output = body["output"]
     assert output["duration"] == 2.5
-    assert output["url"] == "http://emulator.test/render-result/render_1.mp4"
+    assert re.fullmatch(r"http://emulator\.test/render-result/[0-9a-f]{32}/render_1\.mp4", output["url"])
     video = await client.get(output["url"])
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     assert len(video.content) == output["size"]
@@ -99,7 +100,7 @@ async def test_wrapped_render_shape(client: httpx.AsyncClient, emulator: Emulato
     emulator.clock.advance(100)
     done = (await client.get("/api/render/proxy/lambda/render_1", headers={"Authorization": f"Bearer {token}"})).json()
     assert done["data"]["status"] == "completed"
-    assert done["data"]["outputUrl"].endswith("/render-result/render_1.mp4")
+    assert re.fullmatch(r"http://emulator\.test/render-result/[0-9a-f]{32}/render_1\.mp4", done["data"]["outputUrl"])
     assert done["data"]["completedAt"] > data["createdAt"]
 
 
@@ -192,7 +193,7 @@ async def test_unknown_and_foreign_renders_are_404(client: httpx.AsyncClient) ->
     ]:
         response = await client.get(path, headers={"Authorization": f"Bearer {other}"})
         assert (response.status_code, response.json()["code"]) == (404, 404), path
-    assert (await client.get("/render-result/nope.mp4")).status_code == 404
+    assert (await client.get("/render-result/0123456789abcdef0123456789abcdef/nope.mp4")).status_code == 404
 
 
 async def test_download_before_completion_is_409(client: httpx.AsyncClient) -> None:
