@@ -87,7 +87,8 @@ def base_url(request: Request) -> str:
         server = request.scope.get("server") or ("127.0.0.1", None)
         name, port = str(server[0]), server[1]
         name = f"[{name}]" if ":" in name else name
-        host = name if port is None else f"{name}:{port}"
+        default = 443 if scheme == "https" else 80
+        host = name if port in (None, default) else f"{name}:{port}"
     return f"{scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")
 
 

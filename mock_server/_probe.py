@@ -74,6 +74,9 @@ class MediaInfo:
 _UNKNOWN = MediaInfo(None, None, None, None)
 
 
+_A = {FileType.VIDEO: "a", FileType.IMAGE: "an", FileType.AUDIO: "an"}
+
+
 class NotMedia(ValueError):
     """A file whose bytes are not the media its name says, or whose picture is beyond the limits."""
 
@@ -96,11 +99,12 @@ def check_media(path: Path, filename: str, file_type: FileType) -> MediaInfo:
         kinds, info = _examine(path)
     except (OSError, ValueError, struct.error):
         kinds, info = frozenset(), _UNKNOWN
-    article = "an" if file_type is FileType.IMAGE or file_type is FileType.AUDIO else "a"
     if file_type not in kinds:
-        what = "empty" if _is_empty(path) else f"not {article} {file_type.value} file the emulator can read"
+        if _is_empty(path):
+            raise NotMedia(f"{filename!r} is empty.")
+        what = f"not {_A[file_type]} {file_type.value} file the emulator can read"
         if kinds:
-            what += f" (its bytes are {' and '.join(sorted(k.value for k in kinds))})"
+            what += f" (its bytes are {' and '.join(_A[k] + ' ' + k.value for k in sorted(kinds))})"
         elif file_type is FileType.VIDEO:
             what += f" (or its picture is larger than {_limit_text(video=True)})"
         raise NotMedia(f"{filename!r} is {what}.")
@@ -152,10 +156,10 @@ def _is_empty(path: Path) -> bool:
 def _examine(path: Path) -> tuple[frozenset[FileType], MediaInfo]:
     """(the kinds of media the file holds, its metadata), from its signature and headers."""
     with path.open("rb") as file:
-        container = _sniff(file)
+        head = file.read(32)
+        container = _sniff(file, head)
         if container in _PICTURES:
-            file.seek(0)
-            width, height = _picture_size(file, container)
+            width, height = _picture_size(file, head, container)
             if width <= 0 or height <= 0:
                 return frozenset(), _UNKNOWN
             return frozenset({FileType.IMAGE}), MediaInfo(None, width, height, None)
@@ -164,9 +168,8 @@ def _examine(path: Path) -> tuple[frozenset[FileType], MediaInfo]:
     return _av_examine(path, container)
 
 
-def _sniff(file: BinaryIO) -> str | None:
+def _sniff(file: BinaryIO, head: bytes) -> str | None:
     """The format of a file from its first bytes: a picture name, an FFmpeg demuxer name, or None."""
-    head = file.read(32)
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -194,8 +197,8 @@ def _sniff(file: BinaryIO) -> str | None:
     return None
 
 
-def _picture_size(file: BinaryIO, kind: str) -> tuple[int, int]:
-    head = file.read(30)
+def _picture_size(file: BinaryIO, head: bytes, kind: str) -> tuple[int, int]:
+    """Width and height from the first 32 bytes of a PNG, GIF or WebP, or from the frame header of a JPEG."""
     if kind == "png":  # signature, then the IHDR chunk: length, "IHDR", width, height (big-endian)
         if head[12:16] != b"IHDR":
             return 0, 0
