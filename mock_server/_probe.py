@@ -306,4 +306,3 @@ def _rate(stream: Stream) -> float | None:
             if math.isfinite(value) and 0 < value <= 1000:
                 return round(value, 3)
     return None
-

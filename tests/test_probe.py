@@ -58,9 +58,7 @@ def test_pictures_are_measured_from_their_header_without_ffmpeg(
     assert check_media(path, path.name, FileType.IMAGE) == MediaInfo(None, 50, 30, None)
 
 
-def test_a_jpeg_with_large_metadata_segments_is_still_measured(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_jpeg_with_large_metadata_segments_is_still_measured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plain = clips.make_jpg(tmp_path / "plain", width=64, height=16).read_bytes()
     forbid_ffmpeg(monkeypatch)
     # Two 64 KiB APP1 segments (as EXIF and XMP are) and fill bytes before the frame header.
@@ -189,7 +187,8 @@ async def test_at_most_two_probes_run_at_once(tmp_path: Path) -> None:
                 try:
                     writers[index] = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
                 except OSError as exc:
-                    assert exc.errno == errno.ENXIO
+                    if exc.errno != errno.ENXIO:  # ENXIO: nobody reads it yet
+                        raise
 
     def attach_until(count: int) -> None:
         deadline = time.monotonic() + 10
