@@ -307,5 +307,5 @@ def test_every_knob_variant_conforms(variant: str) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def _close_apps() -> typing.Iterator[None]:
     yield
-    for app in (API_APP, ADMIN_APP, *VARIANT_APPS.values()):
+    for app in (API_APP.app, ADMIN_APP, *(fresh.app for fresh in VARIANT_APPS.values())):
         app.state.emulator.close()
