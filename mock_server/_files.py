@@ -29,9 +29,13 @@ _DIGITS = 18
 
 
 def _number(digits: str) -> str:
-    """A decimal of any length as one Starlette can convert: leading zeros dropped, huge values capped."""
-    digits = digits.lstrip("0") or ("0" if digits else "")
-    return "9" * _DIGITS if len(digits) > _DIGITS else digits
+    """A decimal of any length without its leading zeros ("" stays "")."""
+    return digits.lstrip("0") or ("0" if digits else "")
+
+
+def _capped(number: str) -> str:
+    """A number Starlette can convert: huge values become the largest one of ``_DIGITS`` digits."""
+    return "9" * _DIGITS if len(number) > _DIGITS else number
 
 
 def usable_range(value: str) -> str | None:
@@ -44,7 +48,7 @@ def usable_range(value: str) -> str | None:
         return None
     if start and end and (len(start), start) > (len(end), end):  # equal lengths compare as numbers
         return None
-    return f"bytes={start}-{end}"
+    return f"bytes={_capped(start)}-{_capped(end)}"
 
 
 class MediaFile(FileResponse):
