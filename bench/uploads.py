@@ -1,4 +1,5 @@
-"""4. A 500 MiB upload to a live emulator, and the refusal of a 501 MiB one from its Content-Length alone.
+"""4. A 500 MiB upload to a live emulator, the refusal of a 501 MiB one from its Content-Length alone, and three
+PNG "bombs" uploaded at once.
 
 The body is generated while it is sent, never held: a small real MP4 (so the emulator's probe reads real
 metadata) followed by a ``free`` box of zeros that brings the file to exactly 500 MiB, the limit, inside one
@@ -8,6 +9,11 @@ VmHWM after the upload, minus VmRSS before it, is the peak growth the upload cau
 The refusal sends only the request head, declaring the Content-Length of a 501 MiB file in the same multipart
 framing, and times from the head's last byte to the 413 response's last byte. No body byte is ever sent, so a
 server that waited for the body would never answer.
+
+The bombs: three valid 16000x16000 RGBA PNGs of under 1 MB each (``tests/clips.png_bomb``: black pixels that
+inflate to 1 GB), sent at the same moment on three connections after a warm-up upload of a small PNG and a reset
+of the peak RSS; VmHWM after all three answers, minus VmRSS before, is the peak growth they caused. A probe that
+decoded them (FFmpeg's stream-info pass does) would grow by about 1 GB for each one it held at once.
 """
 
 from __future__ import annotations
@@ -35,6 +41,64 @@ def _clip() -> bytes:
 
     with tempfile.TemporaryDirectory() as folder:
         return make_mp4(pathlib.Path(folder) / "clip.mp4", width=64, height=48, duration=1.0).read_bytes()
+
+
+def _png_bomb(width: int, height: int) -> bytes:
+    sys.path.insert(0, str(ROOT))
+    from tests.clips import png_bomb
+
+    return png_bomb(width, height)
+
+
+def _send_file(port: int, token: str, session_id: str, filename: str, data: bytes) -> tuple[int, bytes]:
+    """One multipart upload of ``data`` named ``filename``; (status, body)."""
+    preamble, epilogue = _framing(filename)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(_head(port, token, session_id, len(preamble) + len(data) + len(epilogue)) + preamble)
+        sock.sendall(data + epilogue)
+        return _read_response(sock)
+
+
+def _bombs(server: Server, port: int, token: str, session_id: str, count: int = 3) -> Row:
+    """``count`` 16000x16000 PNG bombs uploaded at the same moment; the server's peak RSS growth."""
+    bomb, small = _png_bomb(16000, 16000), _png_bomb(64, 48)
+    status, body = _send_file(port, token, session_id, "small.png", small)  # warm-up: the probe's code paths
+    if status != 200:
+        raise RuntimeError(f"warm-up PNG upload answered {status}: {body[:200]!r}")
+    time.sleep(0.5)
+    was_reset = reset_peak(server.pid)
+    before = status_kib(server.pid)
+    log(f"uploads: {count} PNG bombs of {len(bomb) / 1024:.0f} KiB at once (RSS {before['VmRSS'] / 1024:.0f} MiB)")
+    answers: list[tuple[int, bytes]] = []
+    start = threading.Barrier(count)
+
+    def send(index: int) -> None:
+        start.wait()
+        answers.append(_send_file(port, token, session_id, f"bomb{index}.png", bomb))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    after = status_kib(server.pid)
+    growth = (after["VmHWM"] - before["VmRSS"]) / 1024 if was_reset else (after["VmHWM"] - before["VmHWM"]) / 1024
+    statuses = sorted(status for status, _ in answers)
+    codes = sorted({json.loads(body).get("code") for _, body in answers})
+    log(f"uploads: bombs answered {statuses} in {seconds:.2f} s; peak growth {growth:.1f} MiB")
+    return Row(
+        "4 uploads",
+        f"{count} PNG bombs (16000x16000) at once: peak RSS growth",
+        growth,
+        "MiB",
+        target="< 64 MB",
+        verdict="PASS" if growth * MIB < 64e6 else "MISS",
+        note=f"{len(bomb)} bytes each; statuses {statuses}, codes {codes}, all answered in {seconds:.2f} s; "
+        f"RSS {before['VmRSS'] / 1024:.0f} -> peak {after['VmHWM'] / 1024:.0f} MiB"
+        + ("" if was_reset else "; VmHWM could not be reset: growth is against the earlier peak"),
+    )
 
 
 def _framing(filename: str) -> tuple[bytes, bytes]:
@@ -159,6 +223,7 @@ def run(*, refusals: int = 20) -> list[Row]:
             statuses.add(code)
             times.append(elapsed * 1000)
         refusal_code = json.loads(answer).get("code")
+        bombs = _bombs(server, port, token, session_id)
 
     rows = [
         Row(
@@ -183,5 +248,6 @@ def run(*, refusals: int = 20) -> list[Row]:
             note=f"slowest of {refusals}; median {median(times):.2f} ms; statuses {sorted(statuses)}, "
             f"code {refusal_code}; no body byte sent",
         ),
+        bombs,
     ]
     return rows

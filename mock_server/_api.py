@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import math
 import pathlib
+import re
+import shutil
 import urllib.parse
 
 import anyio.to_thread
@@ -25,11 +28,12 @@ from nemo_contract.protocol import fields as f
 from nemo_contract.protocol.shapes import SessionData, SessionState, TokenData, UploadData, UploadedFile, balance
 
 from ._clock import iso8601
+from ._disk import Area, DiskFull
 from ._emulator import emulator_of
 from ._envelope import ok, ok_body
 from ._errors import ProtocolError
 from ._files import MediaFile
-from ._store import Account, Session, Token
+from ._store import Account, Session, Token, Upload
 from ._validation import read_valid_json
 
 __all__ = [
@@ -51,8 +55,42 @@ _URL_DEFAULTS: dict[FileType, tuple[float | None, int | None, int | None, float 
 }
 
 
+#: A host name (RFC 1123 labels, which covers IPv4 addresses) or a bracketed IPv6 address, then an optional port.
+_HOST = re.compile(
+    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"|\[(?P<ipv6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
+def _valid_host(value: str) -> bool:
+    match = _HOST.fullmatch(value)
+    if match is None or len(value) > 255:
+        return False
+    if match["port"] is not None and int(match["port"]) > 65535:
+        return False
+    if match["ipv6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["ipv6"])
+        except ValueError:
+            return False
+    return True
+
+
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The emulator's own base URL for the absolute URLs it stores (cdn_url, output.url).
+
+    The Host header is used when it is a syntactically valid host[:port]; anything else (``%00``, spaces, a
+    path) would end up in stored URLs, so the server's own address is used instead.
+    """
+    scheme = "https" if request.scope.get("scheme") in ("https", "wss") else "http"
+    host = request.headers.get("host", "")
+    if not _valid_host(host):
+        server = request.scope.get("server") or ("127.0.0.1", None)
+        name, port = str(server[0]), server[1]
+        name = f"[{name}]" if ":" in name else name
+        default = 443 if scheme == "https" else 80
+        host = name if port in (None, default) else f"{name}:{port}"
+    return f"{scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")
 
 
 async def issue_token(request: Request) -> Response:
@@ -108,6 +146,7 @@ async def new_session(request: Request) -> Response:
         task_name=body[f.TASK_NAME],
         language=body.get(f.LANGUAGE),
         user_id=token.user_id,
+        last_used=emulator.clock.now(),
     )
     store.sessions[session.session_id] = session
     data: SessionData = {f.TASK_ID: session.task_id, f.SESSION_ID: session.session_id, f.USER_ID: token.user_id}
@@ -166,11 +205,12 @@ def file_info(
 
 async def upload(request: Request) -> Response:
     session = _own_session(request)
+    emulator_of(request).expire_sessions()  # their files make room before new ones arrive
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         files = await _url_upload(request)
     elif content_type == "multipart/form-data":
-        files = await _multipart_upload(request)
+        files = await _multipart_upload(request, session)
     else:
         raise ProtocolError(Code.BAD_REQUEST, "upload as multipart/form-data (field 'files') or JSON {\"urls\": [...]}")
     session.state[f.VIDEO_INFOS] = [*session.state[f.VIDEO_INFOS], *files]
@@ -199,21 +239,54 @@ async def _url_upload(request: Request) -> list[UploadedFile]:
     return files
 
 
-async def _multipart_upload(request: Request) -> list[UploadedFile]:
-    from ._media import probe
+async def _multipart_upload(request: Request, session: Session) -> list[UploadedFile]:
+    """Store the files, read their metadata (refusing what is not the media its name says), and serve them.
+
+    A reset while the request is under way (the store and the files' area are replaced) refuses it with 1001:
+    its token and session are gone, and its files are deleted rather than served to no one.
+    """
+    from ._probe import MediaInfo, NotMedia, probe_upload
     from ._uploads import receive_multipart
 
     emulator = emulator_of(request)
-    stored = await receive_multipart(request, emulator.data_dir / "uploads", max_bytes=MAX_UPLOAD_BYTES)
+    store, area = emulator.store, emulator.disk.area
+    stored = await receive_multipart(request, area.uploads, max_bytes=MAX_UPLOAD_BYTES, area=area)
+    infos: list[MediaInfo] = []
+    try:
+        for item in stored:
+            infos.append(await probe_upload(item.path, item.filename, item.file_type))
+            if emulator.store is not store:
+                break
+    except NotMedia as exc:
+        _discard(area, [item.path for item in stored])
+        if emulator.store is not store:
+            raise _reset_during_upload() from None
+        raise ProtocolError(Code.UNSUPPORTED_FILE_TYPE, str(exc)) from None
+    except BaseException:
+        _discard(area, [item.path for item in stored])
+        raise
+    if emulator.store is not store:
+        _discard(area, [item.path for item in stored])
+        raise _reset_during_upload()
     files = []
-    for item in stored:
-        info = await anyio.to_thread.run_sync(probe, item.path)
-        file_id = emulator.store.ids.file_id()
-        emulator.store.uploads[file_id] = (str(item.path), item.filename)
+    for item, info in zip(stored, infos, strict=True):
+        file_id = store.ids.file_id()
+        store.uploads[file_id] = Upload(item.path, item.filename, session.session_id)
         cdn_url = f"{base_url(request)}/cdn/uploads/{file_id}/{urllib.parse.quote(item.filename)}"
         meta = (info.duration, info.width, info.height, info.fps)
         files.append(file_info(item.filename, item.file_type, cdn_url, meta, item.sha256))
     return files
+
+
+def _reset_during_upload() -> ProtocolError:
+    return ProtocolError(Code.TOKEN_INVALID, "The emulator was reset while this upload arrived; nothing was stored.")
+
+
+def _discard(area: Area, paths: list[pathlib.Path]) -> None:
+    for path in paths:
+        area.delete(path)
+    if not area.alive:  # a reset replaced the area: whatever this upload re-created of its folder goes too
+        shutil.rmtree(area.folder, ignore_errors=True)
 
 
 async def serve_generated(request: Request) -> Response:
@@ -227,17 +300,24 @@ async def serve_generated(request: Request) -> Response:
     if media is None or kinds.get(suffix) != media.get(f.MEDIA_TYPE):
         raise ProtocolError(Code.NOT_FOUND, "no such generated media")
     duration_ms = max(100, min(int(float(media.get(f.DURATION) or 10) * 1000), 30 * 60 * 1000))
-    path = emulator.data_dir / "generated" / f"{duration_ms}ms.{suffix}"
-    if not path.is_file():
+    area = emulator.disk.area
+    path = area.generated / f"{duration_ms}ms.{suffix}"
+
+    def make(target: pathlib.Path) -> None:
         if suffix == "mp4":
-            await anyio.to_thread.run_sync(lambda: render_mp4(path, width=1920, height=1080, duration_ms=duration_ms))
+            render_mp4(target, width=1920, height=1080, duration_ms=duration_ms)
         else:
-            await anyio.to_thread.run_sync(lambda: render_mp3(path, duration_ms=duration_ms))
+            render_mp3(target, duration_ms=duration_ms)
+
+    try:
+        await anyio.to_thread.run_sync(area.ensure_file, path, make)
+    except DiskFull as exc:
+        raise ProtocolError(Code.FILE_TOO_LARGE, str(exc)) from None
     return MediaFile(path, media_type="video/mp4" if suffix == "mp4" else "audio/mpeg")
 
 
 async def serve_upload(request: Request) -> Response:
     found = emulator_of(request).store.uploads.get(request.path_params["file_id"])
-    if found is None or found[1] != request.path_params["filename"]:
+    if found is None or found.filename != request.path_params["filename"]:
         raise ProtocolError(Code.NOT_FOUND, "no such file")
-    return MediaFile(found[0], filename=found[1])
+    return MediaFile(found.path, filename=found.filename)

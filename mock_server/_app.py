@@ -41,7 +41,7 @@ def _routes() -> list[Route]:
         (PATHS.render_start, _renders.start_render, ["POST"]),
         (PATHS.render_cancel, _renders.cancel_render, ["POST"]),
         (PATHS.render_download, _renders.download_render, ["GET"]),
-        ("/render-result/{render_id}.mp4", _renders.serve_result, ["GET"]),
+        ("/render-result/{key}/{render_id}.mp4", _renders.serve_result, ["GET"]),
         ("/cdn/uploads/{file_id}/{filename}", _api.serve_upload, ["GET"]),
         ("/cdn/generated/{name}", _api.serve_generated, ["GET"]),
     ]

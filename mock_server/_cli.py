@@ -1,12 +1,15 @@
 """``nemo-mock``: run the emulator, or write a sample clip to upload to it.
 
-    nemo-mock serve [--host 127.0.0.1] [--port 8000] [--seed 0] [--time-scale 1.0] [--clock-start TIME]
-                    [--config FILE] [--data-dir DIR] [--http auto|h11|httptools] [--loop auto|asyncio|uvloop]
+    nemo-mock serve [--host 127.0.0.1] [--port 8000] [--seed N] [--time-scale 1.0] [--clock-start TIME]
+                    [--config FILE] [--data-dir DIR] [--max-disk SIZE] [--http auto|h11|httptools]
+                    [--loop auto|asyncio|uvloop]
     nemo-mock sample-clip FILE.mp4 [--seconds 5] [--size 640x360] [--force]
 
-``serve`` prints its base URL once it listens. Ctrl-C or SIGTERM ends open streams and exits 0. ``sample-clip``
-writes a real H.264 MP4 (the emulator's own render of a still picture) into an existing folder, and replaces a
-file only with ``--force``. A bad flag or config file gets one line on standard error and exit status 2.
+``serve`` prints its base URL and its seed once it listens. Without ``--seed`` the seed is drawn at random, so
+tokens, sessions and file URLs cannot be guessed; the printed seed repeats a run. Ctrl-C or SIGTERM ends open
+streams and exits 0. ``sample-clip`` writes a real H.264 MP4 (the emulator's own render of a still picture) into
+an existing folder, and replaces a file only with ``--force``. A bad flag or config file gets one line on
+standard error and exit status 2.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import gc
 import importlib.util
 import math
 import pathlib
+import re
+import secrets
 import signal
 import socket
 import sys
@@ -50,6 +55,29 @@ def _moment(text: str) -> float:
     return moment.timestamp()
 
 
+_SIZE = re.compile(r"([0-9]{1,16})\s*([KMGT]?)(?:i?B)?", re.IGNORECASE)
+#: The largest --max-disk (the max_disk knob's maximum in specs/mock-admin.openapi.yaml): 1 PiB.
+_MAX_DISK = 2**50
+
+
+def _bytes(text: str) -> int:
+    """A byte count: ``2147483648``, ``500M``, ``2G``, ``2GiB`` (binary units)."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a size (bytes, or a number with K, M, G or T): {text!r}")
+    size = int(match[1]) << (10 * " KMGT".index(match[2].upper() or " "))
+    if size > _MAX_DISK:
+        raise argparse.ArgumentTypeError(f"at most 1 PiB ({_MAX_DISK} bytes): {text!r}")
+    return size
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"not a port number (0-65535): {text!r}")
@@ -66,7 +94,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _size(text: str) -> tuple[int, int]:
+def _picture(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
     if not (width.isdigit() and height.isdigit()):
         raise argparse.ArgumentTypeError(f"not WIDTHxHEIGHT: {text!r}")
@@ -95,7 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the emulator over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
-    serve.add_argument("--seed", type=int, default=0, help="seed of every id and random draw (default 0)")
+    serve.add_argument(
+        "--seed",
+        type=_seed,
+        help="seed of every id and random draw (default: a random one, printed at start); with a seed, tokens "
+        "and ids are predictable: for repeatable tests, never for a shared server",
+    )
     serve.add_argument(
         "--time-scale", type=_time_scale, default=1.0, help="virtual seconds per real second (default 1; 0 freezes)"
     )
@@ -106,7 +139,17 @@ def _parser() -> argparse.ArgumentParser:
         help="virtual time at start, ISO-8601 (default: now); with --seed and --time-scale 0, runs repeat exactly",
     )
     serve.add_argument("--config", type=pathlib.Path, help="YAML or JSON file of knobs and fault rules")
-    serve.add_argument("--data-dir", type=pathlib.Path, help="where uploads and renders are kept (default: a temp dir)")
+    serve.add_argument(
+        "--data-dir",
+        type=pathlib.Path,
+        help="where uploads and renders are kept, in a folder .nemo-mock of their own (default: a temp dir)",
+    )
+    serve.add_argument(
+        "--max-disk",
+        type=_bytes,
+        metavar="SIZE",
+        help="cap of the emulator's files under the data dir, e.g. 500M or 2G (default 2G; the knob max_disk)",
+    )
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument(
         "--http",
@@ -123,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     clip = commands.add_parser("sample-clip", help="write a short H.264 MP4 to upload (a still picture)", one_line=True)
     clip.add_argument("file", type=pathlib.Path, metavar="FILE.mp4", help="where to write it (an existing folder)")
     clip.add_argument("--seconds", type=_seconds, default=5.0, help="its length (default 5)")
-    clip.add_argument("--size", type=_size, default=(640, 360), metavar="WxH", help="its size (default 640x360)")
+    clip.add_argument("--size", type=_picture, default=(640, 360), metavar="WxH", help="its size (default 640x360)")
     clip.add_argument("-f", "--force", action="store_true", help="replace FILE if it exists")
     return parser
 
@@ -187,10 +230,12 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
     import uvicorn
 
     from ._app import create_app
-    from ._config import ConfigError, load_config_file
+    from ._config import Config, ConfigError, load_config_file
 
     try:
         config = load_config_file(args.config) if args.config else None
+        if args.max_disk is not None:
+            config = (config or Config()).merged({"max_disk": args.max_disk})
     except ConfigError as exc:
         print(f"nemo-mock: {exc}", file=sys.stderr)
         return 2
@@ -198,13 +243,18 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
     if missing is not None:
         print(f"nemo-mock: {missing}", file=sys.stderr)
         return 2
-    app = create_app(
-        seed=args.seed,
-        time_scale=args.time_scale,
-        clock_start=args.clock_start,
-        config=config,
-        data_dir=args.data_dir,
-    )
+    seed = secrets.randbits(63) if args.seed is None else args.seed
+    try:
+        app = create_app(
+            seed=seed,
+            time_scale=args.time_scale,
+            clock_start=args.clock_start,
+            config=config,
+            data_dir=args.data_dir,
+        )
+    except OSError as exc:  # the data directory cannot be made or written
+        print(f"nemo-mock: cannot use the data directory {args.data_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -212,7 +262,7 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
             if self.started:
                 host, port = self.servers[0].sockets[0].getsockname()[:2]
                 shown = f"[{host}]" if ":" in host else host
-                print(f"nemo-mock: serving http://{shown}:{port} (seed {args.seed}, time scale {args.time_scale:g})")
+                print(f"nemo-mock: serving http://{shown}:{port} (seed {seed}, time scale {args.time_scale:g})")
                 sys.stdout.flush()
 
     server = Server(

@@ -96,6 +96,8 @@ class VirtualClock:
     def autojumping(self, idle: float = 0.0) -> typing.Iterator[None]:
         """Autojump for the duration of a ``with`` block (then as before)."""
         before, self.autojump = self.autojump, idle
+        if self._deadlines:
+            self.wake()  # sleepers from before start the jumper as they look again
         try:
             yield
         finally:
@@ -136,10 +138,10 @@ class VirtualClock:
         ticket = self._sleepers
         self._deadlines[ticket] = deadline
         self._activity += 1
-        if self.autojump is not None:
-            self._start_jumper()
         try:
             while True:
+                if self.autojump is not None:
+                    self._start_jumper()
                 if stop is not None and stop():
                     return False
                 remaining = deadline - self.now()

@@ -23,6 +23,7 @@ from nemo_contract.protocol import (
 )
 from nemo_contract.protocol.specs import ADMIN_SPEC
 
+from ._disk import DEFAULT_MAX_DISK
 from ._errors import ProtocolError
 from ._validation import validate_body
 
@@ -82,6 +83,7 @@ class Config:
     rate_limit: tuple[int, float] | None = None  # (requests, window seconds) per token
     journal_size: int = 1000
     export_allowed: bool = True
+    max_disk: int = DEFAULT_MAX_DISK  # bytes the emulator's files may take under the data directory
     faults: tuple[FaultRule, ...] = ()
 
     def to_dict(self) -> dict[str, typing.Any]:
@@ -108,11 +110,16 @@ class Config:
             else {"requests": self.rate_limit[0], "window": self.rate_limit[1]},
             "journal_size": self.journal_size,
             "export_allowed": self.export_allowed,
+            "max_disk": self.max_disk,
             "faults": [rule.to_dict() for rule in self.faults],
         }
 
     def merged(self, patch: typing.Mapping[str, typing.Any]) -> Config:
-        """A new configuration with ``patch`` applied: top-level keys replace, the two tables merge by key."""
+        """A new configuration with ``patch`` applied: top-level keys replace, the two tables merge by key.
+
+        The whole patch is checked (the schema gives every number its documented range) before anything is built,
+        so a refused patch raises ConfigError and leaves nothing half-applied.
+        """
         try:
             validate_body(patch, CONFIG_PATH, "put", ADMIN_SPEC)
         except ProtocolError as exc:
@@ -156,6 +163,7 @@ def _build(values: dict[str, typing.Any]) -> Config:
         rate_limit=None if limit is None else (int(limit["requests"]), float(limit["window"])),
         journal_size=int(values["journal_size"]),
         export_allowed=bool(values["export_allowed"]),
+        max_disk=int(values["max_disk"]),
         faults=tuple(FaultRule(**rule) for rule in values["faults"]),
     )
 

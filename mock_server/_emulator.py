@@ -22,6 +22,7 @@ from nemo_contract.protocol import ME, Code
 
 from ._clock import VirtualClock, iso8601
 from ._config import Config, FaultRule
+from ._disk import Disk
 from ._errors import ProtocolError
 from ._faults import Faults
 from ._journal import Entry, Journal
@@ -65,6 +66,10 @@ class Emulator:
         self._own_data_dir = data_dir is None
         self.data_dir = pathlib.Path(tempfile.mkdtemp(prefix="nemo-mock-")) if data_dir is None else data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        #: The emulator's own files, in a folder of its own under data_dir (see _disk).
+        self.disk = Disk(self.data_dir, max_bytes=self.initial_config.max_disk)
+        #: How many resets this emulator has been through: identifiers are drawn per epoch, never repeated.
+        self.epoch = 0
         self.journal = Journal(self.initial_config.journal_size)
         self._stopping = False
         #: Turns that go on without their client (knob on_disconnect=continue), so they are not collected.
@@ -72,10 +77,13 @@ class Emulator:
         self._install(self.initial_config, Store(seed))
 
     def _install(self, config: Config, store: Store) -> None:
+        # Everything that could fail is done before anything is assigned: a refused config changes nothing.
+        faults = Faults(config.faults, store.ids)
+        self.journal.resize(config.journal_size)
         self.config = config
         self.store = store
-        self.faults = Faults(config.faults, store.ids)
-        self.journal.resize(config.journal_size)
+        self.faults = faults
+        self.disk.set_cap(config.max_disk)
 
     # -- the control API ------------------------------------------------------------------------------------------
 
@@ -99,8 +107,9 @@ class Emulator:
         if new_faults:
             self._install(config, self.store)
         else:
-            self.config = config
             self.journal.resize(config.journal_size)
+            self.config = config
+            self.disk.set_cap(config.max_disk)
 
     def add_faults(self, *rules: FaultRule | typing.Mapping[str, typing.Any]) -> None:
         """Add fault rules after those in force (which keep what they have used up); new ones count afresh."""
@@ -151,14 +160,42 @@ class Emulator:
         return self.clock.advance(seconds)
 
     def reset(self) -> None:
-        """Back to the state of a fresh start: no tokens, sessions or renders, the start-up config and clock."""
+        """Back to the state of a fresh start: no tokens, sessions or renders, the start-up config and clock.
+
+        Identifiers are not: the new epoch draws tokens, user, session and file ids that were never issued before.
+        Only the emulator's own files are deleted (the data directory may hold other things).
+        """
         for task in list(self._detached):
             task.cancel()
         self.clock.reset(start=self._clock_start)
         self.journal = Journal(self.initial_config.journal_size)
-        self._install(self.initial_config, Store(self.seed))
-        for child in ("uploads", "renders", "generated"):
-            shutil.rmtree(self.data_dir / child, ignore_errors=True)
+        self.epoch += 1
+        self._install(self.initial_config, Store(self.seed, epoch=self.epoch))
+        self.disk.renew()
+
+    def expire_sessions(self) -> None:
+        """Drop every session that no request has used for ``token_lifetime`` virtual seconds, with the files of
+        its uploads and renders (a render output shared with a render of a live session stays)."""
+        now, lifetime, store = self.clock.now(), self.config.token_lifetime, self.store
+        gone = {sid for sid, session in store.sessions.items() if now - session.last_used >= lifetime}
+        if not gone:
+            return
+        for sid in gone:
+            del store.sessions[sid]
+        area = self.disk.area
+        for file_id, upload in list(store.uploads.items()):
+            if upload.session_id in gone:
+                del store.uploads[file_id]
+                area.delete(upload.path)
+        dropped = [key for key, render in store.renders.items() if render.session_id in gone]
+        outputs = set()
+        for key in dropped:
+            render = store.renders.pop(key)
+            store.render_urls.pop(render.url_key, None)
+            outputs.add(render.output)
+        for output in outputs - {render.output for render in store.renders.values()}:
+            if output:
+                area.delete(area.renders / output)
 
     def entries(
         self,
@@ -206,6 +243,7 @@ class Emulator:
     def close(self) -> None:
         for task in list(self._detached):
             task.cancel()
+        self.disk.close()
         if self._own_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -237,6 +275,11 @@ class Emulator:
         session = self.store.sessions.get(session_id)
         if session is None or session.user_id != token.user_id:
             raise ProtocolError(Code.SESSION_NOT_FOUND)
+        now = self.clock.now()
+        if now - session.last_used >= self.config.token_lifetime:
+            self.expire_sessions()  # this one and every other idle one: their files are deleted
+            raise ProtocolError(Code.SESSION_NOT_FOUND, "session expired")
+        session.last_used = now
         return session
 
 

@@ -1,10 +1,9 @@
-"""Real media for the emulator: read what an uploaded file says about itself, and write render outputs.
+"""Real media for the emulator: render outputs (and, from ``_probe``, what an uploaded file says about itself).
 
-``probe`` reads container and stream headers only (FFmpeg's stream-info pass may look at a few packets) and
-never raises: anything it cannot read comes back as unknown. ``render_mp4`` writes a genuine H.264 MP4 of a
-still picture quickly enough to do on request: one closed GOP is encoded once (and cached), then the file is
-built by muxing copies of those packets with shifted timestamps, so a 30-minute file costs no encoding.
-``av`` is imported inside the functions that use it, to keep the package's import time low.
+``render_mp4`` writes a genuine H.264 MP4 of a still picture quickly enough to do on request: one closed GOP is
+encoded once (and cached), then the file is built by muxing copies of those packets with shifted timestamps, so
+a 30-minute file costs no encoding. ``av`` is imported inside the functions that use it, to keep the package's
+import time low.
 """
 
 from __future__ import annotations
@@ -15,19 +14,12 @@ import math
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from av.container import InputContainer
-    from av.stream import Stream
+from ._probe import MediaInfo, probe
 
 __all__ = ["MediaInfo", "probe", "render_mp3", "render_mp4"]
-
-#: Demuxers that hold one still picture; their "duration" is a placeholder, not a property of the file.
-_IMAGE_FORMATS = frozenset({"image2", "gif", "apng", "webp"})
 
 _MIN_SIDE, _MAX_SIDE = 16, 4096
 _MIN_DURATION_MS, _MAX_DURATION_MS = 100, 30 * 60 * 1000
@@ -38,80 +30,6 @@ _MAX_GOP_FRAMES = 30
 #: Timestamps are counted in 1/(fps * _TICKS) seconds, so the last frame can be cut to land the duration
 #: on the exact millisecond while every other frame lasts exactly _TICKS ticks.
 _TICKS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class MediaInfo:
-    """What a media file says about itself; None wherever it does not say (or could not be read)."""
-
-    duration: float | None
-    width: int | None
-    height: int | None
-    fps: float | None
-
-
-_UNKNOWN = MediaInfo(None, None, None, None)
-
-
-def probe(path: Path) -> MediaInfo:
-    """Duration (s), width, height and fps of the media file at ``path``; all None when it is not readable media.
-
-    Images have no duration or fps, audio has no width, height or fps. Only headers and stream info are read.
-    """
-    import av
-
-    try:
-        with av.open(str(path), "r") as container:
-            return _describe(container)
-    except Exception:  # any failure to open or read the file just means "not media we understand"
-        return _UNKNOWN
-
-
-def _describe(container: InputContainer) -> MediaInfo:
-    from av.stream import Disposition
-
-    # An MP3's cover art is a video stream too; it says nothing about the picture of the media.
-    videos = [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
-    audios = list(container.streams.audio)
-    video = next((s for s in videos if s.codec_context.width > 0 and s.codec_context.height > 0), None)
-    if video is None and not audios:
-        return _UNKNOWN
-
-    width = video.codec_context.width if video is not None else None
-    height = video.codec_context.height if video is not None else None
-    if video is not None and _is_still(container):
-        return MediaInfo(None, width, height, None)
-
-    duration = _seconds(container.duration, Fraction(1, 1_000_000))
-    if duration is None:
-        # Some demuxers only know per-stream durations.
-        candidates = [_seconds(s.duration, s.time_base) for s in (*videos, *audios)]
-        duration = max((d for d in candidates if d is not None), default=None)
-    fps = _rate(video) if video is not None else None
-    if video is None and duration is None:
-        return _UNKNOWN
-    return MediaInfo(duration, width, height, fps)
-
-
-def _is_still(container: InputContainer) -> bool:
-    name = container.format.name
-    return name.endswith("_pipe") or bool(_IMAGE_FORMATS.intersection(name.split(",")))
-
-
-def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
-    if value is None or time_base is None or value <= 0:
-        return None
-    seconds = float(value * time_base)
-    return round(seconds, 3) if math.isfinite(seconds) else None
-
-
-def _rate(stream: Stream) -> float | None:
-    for rate in (getattr(stream, "average_rate", None), getattr(stream, "guessed_rate", None)):
-        if rate:
-            value = float(rate)
-            if math.isfinite(value) and 0 < value <= 1000:
-                return round(value, 3)
-    return None
 
 
 # --------------------------------------------------------------------------------------------------- rendering

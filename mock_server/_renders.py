@@ -3,6 +3,12 @@
 A job's status is computed from the virtual clock whenever it is asked for (pending, then processing with
 rising progress, then completed 30-90 s after the start), so no task runs in the background and advancing the
 clock moves every job at once. The MP4 is written the first time a completed job is looked at.
+
+Render ids are the client's and are scoped per user: another user's render with the same id is neither a
+conflict nor visible. The public result URL carries an unguessable key besides the id, so knowing (or guessing)
+a render id does not give its video. Outputs are cached by content: the file depends only on what of the draft
+is rendered (its size, duration and frame rate: the emulator paints a still picture), so repeated exports of
+one draft, or of drafts that render the same, share one file.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from nemo_contract.protocol.shapes import (
 )
 
 from ._api import base_url
+from ._disk import DiskFull
 from ._emulator import Emulator, emulator_of
 from ._envelope import EnvelopeResponse
 from ._errors import ProtocolError
@@ -97,35 +104,44 @@ def _geometry(draft: dict[str, typing.Any]) -> tuple[int, int, int, int]:
     return width - width % 2, height - height % 2, duration, fps
 
 
-async def output_file(emulator: Emulator, render: Render) -> pathlib.Path:
-    """The completed render's MP4, written on first use; identical geometries share one file."""
+def output_name(draft: dict[str, typing.Any]) -> str:
+    """The name of the file a draft renders to: the cache key, everything of the draft the output depends on."""
+    width, height, duration, fps = _geometry(draft)
+    return f"{width}x{height}_{duration}ms_{fps}fps.mp4"
+
+
+async def output_file(emulator: Emulator, render: Render) -> pathlib.Path | None:
+    """The completed render's MP4, written on first use (renders of the same content share one file); None when
+    the emulator's disk cap stops it being written: the render is then failed with the cap's message."""
     from ._media import render_mp4
 
     width, height, duration, fps = _geometry(render.draft)
-    folder = emulator.data_dir / "renders"
-    path = folder / f"{width}x{height}_{duration}ms_{fps}fps.mp4"
+    area = emulator.disk.area
+    path = area.renders / render.output
 
-    def ensure() -> int:
-        if not path.is_file():
-            render_mp4(path, width=width, height=height, duration_ms=duration, fps=fps)
-        return path.stat().st_size
+    def make(target: pathlib.Path) -> None:
+        render_mp4(target, width=width, height=height, duration_ms=duration, fps=fps)
 
     async with _encode_lock:  # one encode at a time: a burst of polls must not start the same work twice
-        render.output_size = await anyio.to_thread.run_sync(ensure)
+        try:
+            render.output_size = await anyio.to_thread.run_sync(area.ensure_file, path, make)
+        except DiskFull as exc:
+            render.failure = str(exc)
+            return None
     return path
 
 
 def result_url(request: Request, render: Render) -> str:
-    return f"{base_url(request)}/render-result/{render.render_id}.mp4"
+    return f"{base_url(request)}/render-result/{render.url_key}/{render.render_id}.mp4"
 
 
 async def render_body(request: Request, render: Render) -> Response:
     """The render's answer in the shape the ``render_shape`` knob says (both count as code 0 in the journal)."""
     emulator = emulator_of(request)
     status, progress, ended = status_of(render, emulator.clock.now())
+    if status is RenderStatus.COMPLETED and await output_file(emulator, render) is None:
+        status, progress, ended = status_of(render, emulator.clock.now())
     completed = status is RenderStatus.COMPLETED
-    if completed:
-        await output_file(emulator, render)
     reason = None
     if status is RenderStatus.FAILED:
         reason = "cancelled" if render.cancelled_at is not None else render.failure
@@ -161,8 +177,9 @@ async def start_render(request: Request) -> Response:
         raise ProtocolError(Code.EXPORT_BLOCKED, "export is not available on this plan; this is not about credits")
     body = await read_valid_json(request, PATHS.render_start)
     emulator.session_of(token, body[f.RENDER_SESSION_ID])
+    emulator.expire_sessions()
     store = emulator.store
-    if body[f.ID] in store.renders:
+    if (token.user_id, body[f.ID]) in store.renders:
         raise ProtocolError(Code.CONFLICT, "duplicate render id; use a new id")
     faults = faults_of(request.scope)
     low, high = emulator.config.render_duration
@@ -175,16 +192,19 @@ async def start_render(request: Request) -> Response:
         created_at=emulator.clock.now(),
         duration=store.ids.rng("render", body[f.ID]).uniform(low, high),
         failure=faults.fail_render or (None if draft_is_exportable(draft) else "invalid draft"),
+        url_key=store.ids.render_key(),
+        output=output_name(draft),
     )
-    store.renders[render.render_id] = render
+    store.renders[token.user_id, render.render_id] = render
+    store.render_urls[render.url_key] = render
     return await render_body(request, render)
 
 
 def _own_render(request: Request) -> Render:
     emulator = emulator_of(request)
     token, _ = emulator.authenticate(request)
-    render = emulator.store.renders.get(request.path_params["render_id"])
-    if render is None or render.user_id != token.user_id:
+    render = emulator.store.renders.get((token.user_id, request.path_params["render_id"]))
+    if render is None:
         raise ProtocolError(Code.NOT_FOUND, "render not found")
     return render
 
@@ -206,9 +226,11 @@ async def cancel_render(request: Request) -> Response:
 async def _completed_file(request: Request, render: Render) -> pathlib.Path:
     emulator = emulator_of(request)
     status, _, _ = status_of(render, emulator.clock.now())
-    if status is not RenderStatus.COMPLETED:
+    path = await output_file(emulator, render) if status is RenderStatus.COMPLETED else None
+    if path is None:
+        status, _, _ = status_of(render, emulator.clock.now())
         raise ProtocolError(Code.CONFLICT, f"render is {status.value}, not completed")
-    return await output_file(emulator, render)
+    return path
 
 
 async def download_render(request: Request) -> Response:
@@ -218,9 +240,9 @@ async def download_render(request: Request) -> Response:
 
 
 async def serve_result(request: Request) -> Response:
-    """The render's ``output.url``: like the real CDN link, it needs no token."""
-    render = emulator_of(request).store.renders.get(request.path_params["render_id"])
-    if render is None:
+    """The render's ``output.url``: like the real CDN link, it needs no token, but its key must be the render's."""
+    render = emulator_of(request).store.render_urls.get(request.path_params["key"])
+    if render is None or render.render_id != request.path_params["render_id"]:
         raise ProtocolError(Code.NOT_FOUND, "no such render result")
     path = await _completed_file(request, render)
     return MediaFile(path, media_type="video/mp4")

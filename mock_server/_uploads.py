@@ -21,6 +21,7 @@ import anyio.to_thread
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from mock_server._disk import Area, DiskFull
 from mock_server._errors import ProtocolError
 from nemo_contract.protocol import ACCEPTED_FORMATS_TEXT, MAX_UPLOAD_BYTES, Code, FileType, file_type_for
 
@@ -54,19 +55,22 @@ class StoredFile:
     file_type: FileType
 
 
-async def receive_multipart(request: Request, dest: Path, *, max_bytes: int = MAX_UPLOAD_BYTES) -> list[StoredFile]:
+async def receive_multipart(
+    request: Request, dest: Path, *, max_bytes: int = MAX_UPLOAD_BYTES, area: Area | None = None
+) -> list[StoredFile]:
     """Store every file part (field ``files``, repeatable, or ``file``) of a multipart/form-data request.
 
     Raises ``ProtocolError``: 400 for a missing or wrong Content-Type, a malformed or truncated body, or no file
-    part; 4002 when the declared length or the file bytes exceed ``max_bytes``; 4001 for a file whose extension
-    is not accepted. Whatever goes wrong (a client disconnect included), the files this call wrote are deleted.
+    part; 4002 when the declared length or the file bytes exceed ``max_bytes``, or when ``area`` (the emulator's
+    files, which count every byte written) reaches its cap; 4001 for a file whose extension is not accepted.
+    Whatever goes wrong (a client disconnect included), the files this call wrote are deleted.
     """
     boundary = _boundary(request.headers.get("content-type"))
     declared = _declared_length(request.headers.get("content-length"))
     if declared is not None and declared > max_bytes + MULTIPART_ALLOWANCE:
         raise ProtocolError(Code.FILE_TOO_LARGE, _too_large(max_bytes))
 
-    receiver = _Receiver(dest, max_bytes)
+    receiver = _Receiver(dest, max_bytes, area)
     try:
         parser = MultipartParser(boundary, receiver.callbacks())
         received = await _pump(request, parser, receiver, limit=max_bytes + MULTIPART_ALLOWANCE)
@@ -168,9 +172,11 @@ class _Sink:
 class _Receiver:
     """The parser's callbacks: collects part headers, routes file parts to disk, tracks what was written."""
 
-    def __init__(self, dest: Path, max_bytes: int) -> None:
+    def __init__(self, dest: Path, max_bytes: int, area: Area | None = None) -> None:
         self.dest = dest
         self.max_bytes = max_bytes
+        self.area = area
+        self._charged = 0
         self.stored: list[StoredFile] = []
         self.finished = False
         self._written: list[Path] = []
@@ -204,6 +210,9 @@ class _Receiver:
             self._sink = None
         for path in self._written:
             path.unlink(missing_ok=True)
+        if self.area is not None:
+            self.area.release(self._charged)
+        self._charged = 0
         self._written.clear()
         self.stored.clear()
 
@@ -254,6 +263,12 @@ class _Receiver:
         self._file_bytes += end - start
         if self._file_bytes > self.max_bytes:
             raise ProtocolError(Code.FILE_TOO_LARGE, _too_large(self.max_bytes))
+        if self.area is not None:
+            try:
+                self.area.charge(end - start)
+            except DiskFull as exc:
+                raise ProtocolError(Code.FILE_TOO_LARGE, str(exc)) from None
+            self._charged += end - start
         self._sink.write(memoryview(data)[start:end])
 
     def _part_end(self) -> None:

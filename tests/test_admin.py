@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from mock_server import Config, ConfigError, load_config_file
+from mock_server import Config, ConfigError, create_app, load_config_file
 from mock_server._emulator import Emulator
 
 from .conftest import new_session, new_token
@@ -43,7 +43,8 @@ async def test_reset_forgets_everything(client: httpx.AsyncClient, emulator: Emu
     assert (await client.get("/__mock__/config")).json()["data"]["status_mode"] == "http"
     assert (await client.get("/__mock__/health")).json()["data"]["now"] == "2026-03-13T00:00:00Z"
     assert (await client.get("/__mock__/journal")).json()["data"]["entries"][0]["path"] == "/api/credits/balance/simple"
-    assert await new_token(client) == (token, (await new_token(client))[1])  # same seed, same first token
+    renewed, _ = await new_token(client)
+    assert renewed != token  # a reset never issues again a token issued before it (tests/test_store.py)
 
 
 async def test_config_get_shows_every_knob_with_the_documented_defaults(client: httpx.AsyncClient) -> None:
@@ -79,6 +80,25 @@ async def test_config_put_merges(client: httpx.AsyncClient) -> None:
         {"faults": [{"path": "/x"}]},
         {"faults": [{"code": "many"}]},
         {"rate_limit": {"requests": 0, "window": 1}},
+        {"journal_size": 10**30},
+        {"journal_size": 2**62},
+        {"heartbeat": "comment", "journal_size": 10**30},  # refused whole: the valid knob is not applied
+        {"faults": [{"code": 429}], "journal_size": 0},
+        {"initial_credits": 10**13},
+        {"credit_costs": {"edit": 10**13}},
+        {"token_lifetime": 1e13},
+        {"token_limit_window": 1e300},
+        {"token_limit_per_ip": 10**7},
+        {"retry_after": 10**6},
+        {"heartbeat_interval": 1e9},
+        {"render_duration": [1, 1e9]},
+        {"turn_durations": {"generation": [1e300, 1e300]}},
+        {"rate_limit": {"requests": 10**7, "window": 1}},
+        {"faults": [{"latency": 1e9}]},
+        {"faults": [{"code": 429, "times": 10**7}]},
+        {"faults": [{"code": 429}] * 101},
+        {"max_disk": -1},
+        {"max_disk": 2**51},
     ],
 )
 async def test_config_put_refuses_bad_values_and_keeps_the_old_config(
@@ -88,6 +108,28 @@ async def test_config_put_refuses_bad_values_and_keeps_the_old_config(
     response = await client.put("/__mock__/config", json=patch)
     assert (response.status_code, response.json()["code"]) == (400, 400)
     assert (await client.get("/__mock__/config")).json()["data"] == before
+    later = await client.put("/__mock__/config", json={"journal_size": 5})  # and the emulator goes on
+    assert (later.status_code, later.json()["data"]["journal_size"]) == (200, 5)
+
+
+async def test_the_largest_documented_values_are_accepted(client: httpx.AsyncClient) -> None:
+    patch = {
+        "journal_size": 100_000,
+        "initial_credits": 10**12,
+        "token_lifetime": 1e12,
+        "render_duration": [31_536_000, 31_536_000],
+        "max_disk": 2**50,
+        "faults": [{"code": 429, "times": 1_000_000}] * 100,
+    }
+    response = await client.put("/__mock__/config", json=patch)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert {key: data[key] for key in patch} == {**patch, "render_duration": [31_536_000, 31_536_000]}
+
+
+def test_create_app_refuses_an_out_of_range_config() -> None:
+    with pytest.raises(ConfigError, match="journal_size"):
+        create_app(config={"journal_size": 10**30})
 
 
 async def test_accounts_put_sets_credits_and_expiry(client: httpx.AsyncClient) -> None:

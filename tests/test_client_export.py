@@ -182,7 +182,7 @@ async def test_an_export_stopped_while_waiting_leaves_its_render_pending(harness
         pending = waiting.pending_render
     assert len(harness.journal("POST", "/api/render/proxy/lambda")) == 1
     assert pending is not None and pending.url is None
-    assert list(harness.emulator.store.renders) == [pending.render_id]  # it keeps running on the service
+    assert [render_id for _, render_id in harness.emulator.store.renders] == [pending.render_id]  # still running
     async with harness.client(auto_export=False, credentials=client.credentials) as again:
         await again.export()
         assert again.pending_render is None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import typing
 import json
+import typing
 
 import anyio
 import httpx

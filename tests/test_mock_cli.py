@@ -94,6 +94,8 @@ def test_sigterm_ends_an_open_stream_cleanly(stack: tuple[str, ...]) -> None:
         (["--seed", "x"], "seed"),
         (["--config", "/nonexistent/knobs.yaml"], "cannot read config file"),
         (["--http", "h2"], "--http"),
+        (["--max-disk", "lots"], "--max-disk"),
+        (["--max-disk", "2000T"], "--max-disk"),
         (["--loop", "trio"], "--loop"),
     ],
 )
@@ -232,3 +234,54 @@ def test_sample_clip_refuses_bad_input_in_one_line(tmp_path: pathlib.Path, args:
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1 and problem in done.stderr, done.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (f"journal_size: {10**30}\n", "journal_size"),
+        ("journal_size: 4611686018427387904\n", "journal_size"),
+        ("initial_credits: 1e400\n", "initial_credits"),
+        ("render_duration: [1, 1e300]\n", "render_duration"),
+        ("max_disk: -1\n", "max_disk"),
+    ],
+)
+def test_a_config_file_with_an_out_of_range_number_is_one_line_and_exit_2(
+    tmp_path: pathlib.Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "knobs.yaml"
+    path.write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and problem in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_without_seed_a_random_one_is_drawn_and_printed() -> None:
+    seen = []
+    for _ in range(2):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--max-disk", "500M"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        try:
+            url = line.split()[2]
+            seed = int(line.split("(seed ", 1)[1].split(",")[0])
+            health = httpx.get(f"{url}/__mock__/health", timeout=5).json()["data"]
+            assert health["seed"] == seed
+            assert httpx.get(f"{url}/__mock__/config", timeout=5).json()["data"]["max_disk"] == 500 << 20
+            token = httpx.post(f"{url}/api/auth/anonymous-token", headers={"X-Client-Id": "c"}, timeout=5)
+            seen.append((seed, token.json()["data"]["token"]))
+        finally:
+            _stop(process, signal.SIGTERM)
+    (seed_a, token_a), (seed_b, token_b) = seen
+    assert seed_a != seed_b and token_a != token_b

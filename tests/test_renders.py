@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import typing
 
 import av
@@ -64,7 +65,7 @@ async def test_a_render_goes_pending_processing_completed_and_serves_a_real_mp4(
     assert 30 <= 5 * len(seen) <= 95
     output = body["output"]
     assert output["duration"] == 2.5
-    assert output["url"] == "http://emulator.test/render-result/render_1.mp4"
+    assert re.fullmatch(r"http://emulator\.test/render-result/[0-9a-f]{32}/render_1\.mp4", output["url"])
     video = await client.get(output["url"])
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     assert len(video.content) == output["size"]
@@ -99,7 +100,7 @@ async def test_wrapped_render_shape(client: httpx.AsyncClient, emulator: Emulato
     emulator.clock.advance(100)
     done = (await client.get("/api/render/proxy/lambda/render_1", headers={"Authorization": f"Bearer {token}"})).json()
     assert done["data"]["status"] == "completed"
-    assert done["data"]["outputUrl"].endswith("/render-result/render_1.mp4")
+    assert re.fullmatch(r"http://emulator\.test/render-result/[0-9a-f]{32}/render_1\.mp4", done["data"]["outputUrl"])
     assert done["data"]["completedAt"] > data["createdAt"]
 
 
@@ -192,7 +193,7 @@ async def test_unknown_and_foreign_renders_are_404(client: httpx.AsyncClient) ->
     ]:
         response = await client.get(path, headers={"Authorization": f"Bearer {other}"})
         assert (response.status_code, response.json()["code"]) == (404, 404), path
-    assert (await client.get("/render-result/nope.mp4")).status_code == 404
+    assert (await client.get("/render-result/0123456789abcdef0123456789abcdef/nope.mp4")).status_code == 404
 
 
 async def test_download_before_completion_is_409(client: httpx.AsyncClient) -> None:
@@ -221,3 +222,83 @@ async def test_an_unusable_range_header_is_ignored_and_the_whole_file_sent(
     response = await client.get(body["output"]["url"], headers={"Range": header})
     assert response.status_code == 200
     assert len(response.content) == body["output"]["size"]
+
+
+async def _render_as(client: httpx.AsyncClient, client_id: str, render_id: str = "render_1") -> dict[str, str]:
+    token, _ = await new_token(client, client_id)
+    sid = await new_session(client, token)
+    headers = {"Authorization": f"Bearer {token}"}
+    started = await client.post(
+        "/api/render/proxy/lambda", json={"id": render_id, "sessionId": sid, "draft": DRAFT}, headers=headers
+    )
+    assert started.status_code == 200, started.text
+    return headers
+
+
+async def test_render_ids_are_scoped_per_user(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    alice = await _render_as(client, "alice")
+    bob = await _render_as(client, "bob")  # the same id: no 409, nothing said about alice's render
+    cancel = await client.post("/api/render/proxy/lambda/render_1/cancel", headers=bob)
+    assert cancel.json()["status"] == "failed"
+    emulator.clock.advance(100)
+    mine = (await client.get("/api/render/proxy/lambda/render_1", headers=alice)).json()
+    theirs = (await client.get("/api/render/proxy/lambda/render_1", headers=bob)).json()
+    assert (mine["status"], theirs["status"]) == ("completed", "failed")
+    again = await client.post(
+        "/api/render/proxy/lambda",
+        json={"id": "render_1", "sessionId": "1", "draft": DRAFT},
+        headers=bob,
+    )
+    assert (again.status_code, again.json()["code"]) == (404, 1002)  # the session is checked, not alice's id
+
+
+async def test_the_result_url_cannot_be_guessed_from_the_render_id(
+    client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    alice = await _render_as(client, "alice")
+    bob = await _render_as(client, "bob", "render_2")
+    emulator.clock.advance(100)
+    alice_url = (await client.get("/api/render/proxy/lambda/render_1", headers=alice)).json()["output"]["url"]
+    bob_url = (await client.get("/api/render/proxy/lambda/render_2", headers=bob)).json()["output"]["url"]
+    assert (await client.get(alice_url)).status_code == 200
+    alice_key, bob_key = httpx.URL(alice_url).path.split("/")[2], httpx.URL(bob_url).path.split("/")[2]
+    for path in [
+        "/render-result/render_1.mp4",  # the old, guessable form
+        f"/render-result/{bob_key}/render_1.mp4",  # a key of someone else's render
+        f"/render-result/{alice_key}/render_2.mp4",
+        f"/render-result/{alice_key[:-1]}0/render_1.mp4",
+    ]:
+        response = await client.get(path)
+        assert (response.status_code, response.json()["code"]) == (404, 404), path
+
+
+@pytest.mark.parametrize("render_id", [".", "..", "...", "a/b", ""])
+async def test_render_ids_of_dots_only_are_refused(client: httpx.AsyncClient, render_id: str) -> None:
+    _, _, response = await _start(client, render_id=render_id)
+    assert (response.status_code, response.json()["code"]) == (400, 400)
+
+
+@pytest.mark.parametrize("render_id", [".a", "a..", "v1.2", "~-_"])
+async def test_render_ids_with_dots_among_other_characters_are_fine(client: httpx.AsyncClient, render_id: str) -> None:
+    _, _, response = await _start(client, render_id=render_id)
+    assert response.status_code == 200, response.text
+
+
+async def test_repeated_exports_of_one_draft_write_one_file(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    token, sid, _ = await _start(client)
+    headers = {"Authorization": f"Bearer {token}"}
+    for render_id in ("render_2", "render_3"):
+        body = {"id": render_id, "sessionId": sid, "draft": DRAFT}
+        assert (await client.post("/api/render/proxy/lambda", json=body, headers=headers)).status_code == 200
+    other = {**DRAFT, "m": {**DRAFT["m"], "width": 320, "height": 180}}
+    body = {"id": "render_4", "sessionId": sid, "draft": other}
+    assert (await client.post("/api/render/proxy/lambda", json=body, headers=headers)).status_code == 200
+    emulator.clock.advance(100)
+    urls = set()
+    for render_id in ("render_1", "render_2", "render_3", "render_4"):
+        polled = (await client.get(f"/api/render/proxy/lambda/{render_id}", headers=headers)).json()
+        urls.add(polled["output"]["url"])
+        assert (await client.get(polled["output"]["url"])).status_code == 200
+    assert len(urls) == 4  # every render has its own URL...
+    files = sorted(p.name for p in emulator.disk.area.renders.iterdir())
+    assert files == ["320x180_2500ms_25fps.mp4", "640x360_2500ms_25fps.mp4"]  # ...but one draft is one file

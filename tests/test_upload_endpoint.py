@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import pathlib
+import time
 import typing
 
+import anyio
 import httpx
 import pytest
 
+from mock_server import create_app
 from mock_server._emulator import Emulator
 from nemo_contract.protocol import MAX_UPLOAD_BYTES
+from nemo_contract.testing import StreamingASGITransport
 
-from .clips import make_mov, make_mp4, make_png, make_wav
-from .conftest import new_session, new_token
+from .clips import make_mov, make_mp4, make_png, make_wav, png_bomb
+from .conftest import BASE, SKILL_HEADERS, START, new_session, new_token
 
 pytestmark = pytest.mark.anyio
 
@@ -126,8 +130,7 @@ async def test_a_declared_oversize_upload_gets_4002_before_the_body_is_read(
     )
     assert (response.status_code, response.json()["code"]) == (413, 4002)
     assert sent == []
-    uploads = emulator.data_dir / "uploads"
-    assert not uploads.exists() or not any(uploads.iterdir())
+    assert list(emulator.disk.area.uploads.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -161,3 +164,146 @@ async def test_upload_to_an_unknown_session_is_1002_and_nothing_is_read(client: 
 async def test_unknown_cdn_files_are_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/cdn/uploads/f_nothing/a.mp4")
     assert (response.status_code, response.json()["code"]) == (404, 404)
+
+
+# ------------------------------------------------------------------------------------------------- hardening
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "bomb.png",
+            png_bomb(16000, 16000),
+            "'bomb.png' is 16000x16000 pixels; the limit is 8192 pixels on each side.",
+        ),
+        ("fake.mp4", b"hello world\n", "'fake.mp4' is not a video file the emulator can read"),
+        ("empty.mp4", b"", "'empty.mp4' is empty."),
+    ],
+)
+async def test_a_file_that_is_not_the_media_its_name_says_is_4001_and_nothing_is_kept(
+    client: httpx.AsyncClient, emulator: Emulator, tmp_path: pathlib.Path, name: str, content: bytes, message: str
+) -> None:
+    auth, sid = await _session(client)
+    good = make_mp4(tmp_path / "good.mp4").read_bytes()
+    files = [("files", ("good.mp4", good)), ("files", (name, content))]
+    response = await client.post(f"/api/upload-video/nemo_agent/me/{sid}", files=files, headers=auth)
+    assert (response.status_code, response.json()["code"]) == (415, 4001)
+    assert response.json()["message"].startswith(message)
+    assert list(emulator.disk.area.uploads.iterdir()) == []
+    assert emulator.disk.area.used == 0
+    state = await client.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=auth)
+    assert state.json()["data"]["state"]["video_infos"] == []
+
+
+@pytest.mark.parametrize(
+    ("host", "stored"),
+    [
+        ("evil.example:666", "http://evil.example:666"),  # a valid host: the emulator answers to many names
+        ("[::1]:8000", "http://[::1]:8000"),
+        ("%00", "http://emulator.test"),
+        ("a b", "http://emulator.test"),
+        ("example.com/path", "http://emulator.test"),
+        ("example.com:99999", "http://emulator.test"),
+        ("[zz::1]", "http://emulator.test"),
+        ("-leading.example", "http://emulator.test"),
+        ("", "http://emulator.test"),
+    ],
+)
+async def test_the_host_header_goes_into_stored_urls_only_when_valid(
+    client: httpx.AsyncClient, tmp_path: pathlib.Path, host: str, stored: str
+) -> None:
+    auth, sid = await _session(client)
+    png = make_png(tmp_path / "logo.png").read_bytes()
+    response = await client.post(
+        f"/api/upload-video/nemo_agent/me/{sid}", files={"files": ("logo.png", png)}, headers={**auth, "Host": host}
+    )
+    (file,) = response.json()["data"]["files"]
+    assert file["cdn_url"].startswith(f"{stored}/cdn/uploads/f_"), file["cdn_url"]
+    state = await client.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=auth)
+    assert state.json()["data"]["state"]["video_infos"][0]["cdn_url"] == file["cdn_url"]
+
+
+def _wait_for_a_file(folder: pathlib.Path) -> None:
+    deadline = time.monotonic() + 10
+    while not any(folder.iterdir()):
+        assert time.monotonic() < deadline, "no file appeared"
+        time.sleep(0.01)
+
+
+async def test_a_reset_during_an_upload_refuses_it_and_leaves_nothing_behind(
+    client: httpx.AsyncClient, emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    auth, sid = await _session(client)
+    clip = make_mp4(tmp_path / "clip.mp4").read_bytes()
+    boundary = "reset-during-upload"
+    head = (
+        (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="clip.mp4"\r\n\r\n').encode()
+        + clip[: len(clip) // 2]
+        + bytes(512 * 1024)
+    )  # enough to be handed to the writer thread
+    tail = clip[len(clip) // 2 :] + f"\r\n--{boundary}--\r\n".encode()
+    halfway = anyio.Event()
+    resume = anyio.Event()
+    old_area = emulator.disk.area
+
+    async def body() -> typing.AsyncIterator[bytes]:
+        yield head
+        halfway.set()
+        await resume.wait()
+        yield tail
+
+    answers: list[httpx.Response] = []
+
+    async def send() -> None:
+        answers.append(
+            await client.post(
+                f"/api/upload-video/nemo_agent/me/{sid}",
+                content=body(),
+                headers={**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            )
+        )
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(send)
+        await halfway.wait()
+        await anyio.to_thread.run_sync(_wait_for_a_file, old_area.uploads)  # the file is being written
+        assert (await client.post("/__mock__/reset")).status_code == 200
+        resume.set()
+    (answer,) = answers
+    assert (answer.status_code, answer.json()["code"]) == (401, 1001)
+    assert "reset" in answer.json()["message"]
+    assert not old_area.folder.exists()  # nothing re-created of the old files' folder is left
+    assert list(emulator.disk.area.uploads.iterdir()) == []
+    # And the emulator goes on: a new upload is served.
+    auth, sid = await _session(client)
+    again = await client.post(f"/api/upload-video/nemo_agent/me/{sid}", files={"files": ("c.mp4", clip)}, headers=auth)
+    assert again.status_code == 200
+    assert (await client.get(again.json()["data"]["files"][0]["cdn_url"])).content == clip
+
+
+async def test_uploads_past_the_disk_cap_are_4002_naming_the_cap(tmp_path: pathlib.Path) -> None:
+    clip = make_mp4(tmp_path / "clip.mp4", width=64, height=48, duration=1.0).read_bytes()
+    app = create_app(seed=7, time_scale=0, clock_start=START, config={"max_disk": len(clip) + 100})
+    emulator: Emulator = app.state.emulator
+    try:
+        async with httpx.AsyncClient(
+            transport=StreamingASGITransport(app), base_url=BASE, headers=SKILL_HEADERS
+        ) as http:
+            auth, sid = await _session(http)
+            upload = f"/api/upload-video/nemo_agent/me/{sid}"
+            first = await http.post(upload, files={"files": ("a.mp4", clip)}, headers=auth)
+            assert first.status_code == 200
+            second = await http.post(upload, files={"files": ("b.mp4", clip)}, headers=auth)
+            assert (second.status_code, second.json()["code"]) == (413, 4002)
+            assert "cap" in second.json()["message"] and "max_disk" in second.json()["message"]
+            assert len(list(emulator.disk.area.uploads.iterdir())) == 1  # the refused one is gone
+            assert emulator.disk.area.used == len(clip)
+            await http.post("/__mock__/reset")
+            auth, sid = await _session(http)
+            third = await http.post(
+                f"/api/upload-video/nemo_agent/me/{sid}", files={"files": ("c.mp4", clip)}, headers=auth
+            )
+            assert third.status_code == 200  # a reset frees the room
+    finally:
+        emulator.close()

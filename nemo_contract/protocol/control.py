@@ -87,6 +87,7 @@ class KnobFields(typing.TypedDict, total=False):
     rate_limit: dict[str, float] | None
     journal_size: int
     export_allowed: bool
+    max_disk: int
     faults: list[FaultRuleFields]
 
 

@@ -268,7 +268,7 @@ def test_ctrl_c_while_the_client_loads_is_one_line(cli: CLI, monkeypatch: pytest
 
 
 def _renders(cli: CLI) -> set[str]:
-    return set(cli.world.emulator.store.renders)
+    return {render_id for _, render_id in cli.world.emulator.store.renders}
 
 
 def test_export_checks_its_file_before_the_render(cli: CLI) -> None:
@@ -339,7 +339,8 @@ def test_an_interrupted_export_names_its_render_which_keeps_running(cli: CLI) ->
     run = cli("export", stderr=_InterruptedAt("Rendering... 100%"))  # rendered, not downloaded yet
     assert run.code == 130
     (render_id,) = _renders(cli) - before
-    link = f"{cli.world.base_url}/render-result/{render_id}.mp4"
+    (render,) = [r for (_, rid), r in cli.world.emulator.store.renders.items() if rid == render_id]
+    link = f"{cli.world.base_url}/render-result/{render.url_key}/{render_id}.mp4"
     done = f"nemo-contract: error: interrupted; the render {render_id} is done: its video is at {link}"
     assert run.err_lines[-1] == done
     assert not list(cli.downloads.glob("*"))
