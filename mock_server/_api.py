@@ -22,16 +22,19 @@ from nemo_contract.protocol import (
     Header,
     file_type_for,
 )
+from nemo_contract.protocol import fields as f
 
 from ._clock import iso8601
 from ._emulator import emulator_of
-from ._envelope import encoded_response, ok, ok_body
+from ._envelope import encoded_response, ok, ok_body, read_json
 from ._errors import ProtocolError
 from ._files import MediaFile
 from ._store import Account, Session, Token, balance
-from ._validation import read_valid_json
+from ._validation import read_valid_json, validate_body
 
 __all__ = [
+    "MAX_FILES_PER_SESSION",
+    "MAX_URLS_PER_UPLOAD",
     "credits",
     "file_info",
     "issue_token",
@@ -41,6 +44,11 @@ __all__ = [
     "state",
     "upload",
 ]
+
+#: The most URLs one upload may add (a multipart upload's files: ``_uploads.MAX_FILES_PER_UPLOAD``), and the
+#: most files a session keeps: each is a line of the session's state, which every state read sends whole.
+MAX_URLS_PER_UPLOAD = 100
+MAX_FILES_PER_SESSION = 1000
 
 #: What a URL upload is said to be: the real service downloads it later; the emulator does not fetch anything.
 _URL_DEFAULTS: dict[FileType, tuple[float | None, int | None, int | None, float | None]] = {
@@ -165,22 +173,40 @@ def file_info(
 
 async def upload(request: Request) -> Response:
     session = _own_session(request)
+    held = len(session.state[f.VIDEO_INFOS])
+    if held >= MAX_FILES_PER_SESSION:
+        raise ProtocolError(Code.BAD_REQUEST, f"the session already holds {held} files, the most a session keeps")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        files = await _url_upload(request)
+        files = await _url_upload(request, held)
     elif content_type == "multipart/form-data":
-        files = await _multipart_upload(request)
+        files = await _multipart_upload(request, held)
     else:
         raise ProtocolError(Code.BAD_REQUEST, "upload as multipart/form-data (field 'files') or JSON {\"urls\": [...]}")
     session.state["video_infos"] = [*session.state["video_infos"], *files]
     return ok({"files": files, "session_state_applied": True})
 
 
-async def _url_upload(request: Request) -> list[dict[str, typing.Any]]:
-    body = await read_valid_json(request, PATHS.upload)
+def _too_many(held: int) -> str:
+    return f"too many files for this session: it holds {held}, at most {MAX_FILES_PER_SESSION} in all"
+
+
+async def _url_upload(request: Request, held: int) -> list[dict[str, typing.Any]]:
+    def check(body: typing.Any) -> None:
+        # Counted before the schema check, which would take its time over each of a million URLs.
+        urls = body.get(f.URLS) if isinstance(body, dict) else None
+        if isinstance(urls, list) and len(urls) > MAX_URLS_PER_UPLOAD:
+            raise ProtocolError(
+                Code.BAD_REQUEST, f"too many URLs: {len(urls)}, at most {MAX_URLS_PER_UPLOAD} per upload"
+            )
+        if isinstance(urls, list) and held + len(urls) > MAX_FILES_PER_SESSION:
+            raise ProtocolError(Code.BAD_REQUEST, _too_many(held))
+        validate_body(body, PATHS.upload, "POST")
+
+    body = await read_json(request, check)
     store = emulator_of(request).store
     files = []
-    for url in body["urls"]:
+    for url in body[f.URLS]:
         try:
             name = pathlib.PurePosixPath(urllib.parse.urlsplit(url).path).name or "upload"
         except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL anyone can fetch
@@ -197,12 +223,19 @@ async def _url_upload(request: Request) -> list[dict[str, typing.Any]]:
     return files
 
 
-async def _multipart_upload(request: Request) -> list[dict[str, typing.Any]]:
+async def _multipart_upload(request: Request, held: int) -> list[dict[str, typing.Any]]:
     from ._media import probe
-    from ._uploads import receive_multipart
+    from ._uploads import MAX_FILES_PER_UPLOAD, receive_multipart
 
     emulator = emulator_of(request)
-    stored = await receive_multipart(request, emulator.data_dir / "uploads", max_bytes=MAX_UPLOAD_BYTES)
+    room = MAX_FILES_PER_SESSION - held
+    stored = await receive_multipart(
+        request,
+        emulator.data_dir / "uploads",
+        max_bytes=MAX_UPLOAD_BYTES,
+        max_files=min(room, MAX_FILES_PER_UPLOAD),
+        too_many=_too_many(held) if room < MAX_FILES_PER_UPLOAD else None,
+    )
     files = []
     for item in stored:
         info = await anyio.to_thread.run_sync(probe, item.path)

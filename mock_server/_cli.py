@@ -54,11 +54,19 @@ def _port(text: str) -> int:
     return int(text)
 
 
+#: What ``serve --help`` says of the connection limits (the numbers are ``_server``'s: HEAD_BYTES and the rest).
+_SERVE_TEXT = (
+    "Serve the emulator over HTTP. Request heads over 32 KiB are answered 431; a head must be complete within "
+    "10 s of the connection opening or the previous answer, and a body may not stall for 10 s (408 otherwise); "
+    "a connection that sends nothing is closed after 5 s."
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-mock", description="Emulator of the NemoVideo agent API.")
     parser.add_argument("--version", action="version", version=f"nemo-mock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = commands.add_parser("serve", help="serve the emulator over HTTP")
+    serve = commands.add_parser("serve", help="serve the emulator over HTTP", description=_SERVE_TEXT)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
     serve.add_argument("--seed", type=int, default=0, help="seed of every id and random draw (default 0)")
@@ -117,6 +125,7 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
 
     from ._app import create_app
     from ._config import ConfigError, load_config_file
+    from ._server import server_config
 
     try:
         config = load_config_file(args.config) if args.config else None
@@ -145,17 +154,7 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
                 sys.stdout.flush()
 
     server = Server(
-        uvicorn.Config(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level=args.log_level,
-            http=args.http,
-            loop=args.loop,
-            access_log=False,
-            timeout_graceful_shutdown=5,
-            lifespan="on",
-        )
+        server_config(app, host=args.host, port=args.port, log_level=args.log_level, http=args.http, loop=args.loop)
     )
     _tune_gc()
     # uvicorn re-raises a caught SIGTERM once it has shut down; with this handler in place that ends in exit 0.
