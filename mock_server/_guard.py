@@ -24,6 +24,7 @@ import asyncio
 import dataclasses
 import enum
 import http
+import math
 import typing
 
 from uvicorn.protocols.http.flow_control import FlowControl
@@ -102,9 +103,10 @@ def envelope_answer(status: int, message: str, default_headers: typing.Iterable[
 class Guard:
     """What both protocol classes add to uvicorn's: one timer per connection, and envelope answers that close it.
 
-    The timer is re-armed lazily: phase changes only record when they happened, and the timer, when it fires,
-    works out the deadline of the phase the connection is in (re-arming itself when it is not yet due). So a
-    request costs no timer operation beyond a comparison, and a long answer costs one wake-up per timeout span.
+    Phase changes only note when they happened; the timer works out, when it fires, the deadline of the phase
+    the connection is in then. It never sleeps longer than the shortest limit, so any deadline a phase change
+    sets is still ahead of it: a request costs no timer operation at all, an open connection one wake-up per
+    shortest limit.
     """
 
     limits: typing.ClassVar[Limits] = DEFAULT_LIMITS
@@ -131,10 +133,8 @@ class Guard:
         raise NotImplementedError
 
     def _guard_start(self) -> None:
-        self._timer = None
         self._head_since = self._last_read = now = self.loop.time()
-        limits = self.limits
-        self._arm(now + min(limits.keep_alive, limits.head_timeout, limits.body_timeout))
+        self._timer = self.loop.call_at(now + self._span(), self._watch)
 
     def _guard_stop(self) -> None:
         if self._timer is not None:
@@ -143,17 +143,11 @@ class Guard:
 
     def _answered(self) -> None:
         """An answer is complete: the next head is due from now."""
-        self._head_since = self._last_read = now = self.loop.time()
-        limits = self.limits
-        self._arm(now + min(limits.keep_alive, limits.head_timeout, limits.body_timeout))
+        self._head_since = self._last_read = self.loop.time()
 
-    def _arm(self, due: float) -> None:
-        timer = self._timer
-        if timer is not None:
-            if timer.when() <= due:
-                return
-            timer.cancel()
-        self._timer = self.loop.call_at(due, self._watch)
+    def _span(self) -> float:
+        limits = self.limits
+        return min(limits.keep_alive, limits.head_timeout, limits.body_timeout)
 
     def _watch(self) -> None:
         self._timer = None
@@ -170,9 +164,9 @@ class Guard:
         elif phase is Phase.HEAD:
             due = self._head_since + (limits.head_timeout if self._head_started() else limits.keep_alive)
         else:
-            due = now + min(limits.head_timeout, limits.body_timeout)
+            due = math.inf
         if now < due:
-            self._timer = self.loop.call_at(due, self._watch)
+            self._timer = self.loop.call_at(min(due, now + self._span()), self._watch)
         elif phase is Phase.BODY:
             self._answer(408, f"request body timed out: no bytes for {limits.body_timeout:g} s")
         elif self._head_started():

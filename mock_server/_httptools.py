@@ -6,7 +6,10 @@ httptools takes whatever it is fed and hands out headers only once each is whole
 feeding it: while a head is due, never more bytes than the limit leaves room for. A head still unfinished when
 that room is used up is over the limit. When a pipelined request's head starts inside a read, right after the
 previous request's end, the parser does not say where, so that read's share of it goes uncounted; such a head
-is checked once parsed instead, by the size of its request line and header lines.
+(seen by a message ending earlier in the same bytes, or by uvicorn's new scope for a message begun in them) is
+checked once parsed instead, by the size of its request line and header lines.
+
+The parser calls these methods for every request, so they do little and call uvicorn's directly.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import typing
 
-import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
@@ -22,6 +24,13 @@ from uvicorn.server import ServerState
 from ._guard import Guard, Phase, RequestCycle
 
 __all__ = ["GuardedHttpToolsProtocol"]
+
+
+# uvicorn's own methods, called directly rather than through super(): these run several times per request.
+_base_data_received = HttpToolsProtocol.data_received
+_base_headers_complete = HttpToolsProtocol.on_headers_complete
+_base_message_complete = HttpToolsProtocol.on_message_complete
+_base_response_complete = HttpToolsProtocol.on_response_complete
 
 
 class _HeadTooLarge(Exception):
@@ -42,7 +51,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
         self._in_head = True  # the parser is in (or waiting for) a request head
         self._head_bytes = 0  # bytes fed to the parser since that head became due
         self._head_exact = True  # False when the head began inside a read, uncounted
-        self._after_message = False  # a message ended in the bytes being fed
+        self._ended: object = None  # the scope of a message that ended in the bytes being fed
         self._head_refused = False
         self._refusal_due = False  # a 431 waits for the answers to the requests before it
 
@@ -55,12 +64,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        # uvicorn's data_received, feeding a due head no further than its limit.
         if self._head_refused:
             return  # the parser stopped at a refused head; the connection ends once it is answered
-        self._unset_keepalive_if_required()
         self._last_read = self.loop.time()
         limit = self.limits.head_bytes
+        if not self._in_head or self._head_bytes + len(data) <= limit:  # the common case: one feed
+            if self._in_head:
+                self._head_bytes += len(data)
+            self._ended = None
+            _base_data_received(self, data)
+            if self._ended is not None and self.scope is not self._ended:
+                self._head_exact = False  # as in _feed, inlined: this is the path of nearly every read
+            return
         while data:
             if not self._in_head:
                 self._feed(data)
@@ -71,41 +86,23 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
                 return
             piece, data = data[:room], data[room:]
             self._head_bytes += len(piece)
-            self._after_message = False
-            if not self._feed(piece):
+            self._feed(piece)
+            if self.transport.is_closing():
                 return
 
-    def _feed(self, data: bytes) -> bool:
-        """Parse bytes, handling the parser's errors as uvicorn does; False once the connection is done."""
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError:
-            if self._head_refused:
-                self._refuse_head()
-            else:
-                msg = "Invalid HTTP request received."
-                self.logger.warning(msg)
-                self.send_400_response(msg)
-            return False
-        except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self._guard_stop()
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
-            return False
-        return not self.transport.is_closing()
+    def _feed(self, data: bytes) -> None:
+        self._ended = None
+        _base_data_received(self, data)
+        # uvicorn gives every message a new scope when it begins: a message that began after another ended in
+        # these same bytes had its first bytes fed uncounted.
+        if self._ended is not None and self.scope is not self._ended:
+            self._head_exact = False
 
     # -- parser callbacks ---------------------------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        if self._after_message:
-            self._head_exact = False
-        super().on_message_begin()
-
     def on_headers_complete(self) -> None:
         self._in_head = False
-        if not self._head_exact:
+        if not self._head_exact or self._ended is not None:  # this head began after a message in the same bytes
             self._head_exact = True
             method = self.parser.get_method()
             # "METHOD SP target SP HTTP/1.1 CRLF", "name: value CRLF" per header, and the blank line.
@@ -113,25 +110,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
             if size > self.limits.head_bytes:
                 self._head_refused = True
                 raise _HeadTooLarge
-        super().on_headers_complete()
-        self._arm(self._last_read + self.limits.body_timeout)
+        _base_headers_complete(self)
 
     def on_message_complete(self) -> None:
-        super().on_message_complete()
+        _base_message_complete(self)
         self._in_head = True
         self._head_bytes = 0
-        self._after_message = True
+        self._ended = self.scope
 
     # -- the rest of uvicorn's protocol -------------------------------------------------------------------------
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        _base_response_complete(self)
         if self.transport.is_closing():
             return
         if self._refusal_due and not self.pipeline and self.cycle.response_complete:
             super()._refuse_head()
         else:
-            self._answered()
+            self._head_since = self._last_read = self.loop.time()  # the next head is due from now
 
     def _refuse_head(self) -> None:
         self._head_refused = True
@@ -145,7 +141,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
         super()._refuse_head()
 
     def send_400_response(self, msg: str) -> None:
-        self._answer(400, "invalid HTTP request")
+        if self._head_refused:  # uvicorn takes the parser's stop at a refused head for an invalid request
+            self._refuse_head()
+        else:
+            self._answer(400, "invalid HTTP request")
 
     def shutdown(self) -> None:
         self._cut_at_shutdown()

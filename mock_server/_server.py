@@ -82,8 +82,6 @@ class GuardedH11Protocol(H11Protocol, Guard):
     def data_received(self, data: bytes) -> None:
         self._last_read = self.loop.time()
         super().data_received(data)
-        if self.conn.their_state is h11.SEND_BODY:
-            self._arm(self._last_read + self.limits.body_timeout)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

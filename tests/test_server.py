@@ -216,6 +216,20 @@ def test_pipelined_requests_get_their_answers_in_order_and_an_oversized_one_its_
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_an_oversized_head_right_after_a_body_in_the_same_read_is_431(
+    stack: tuple[str, str], emulator_app: object
+) -> None:
+    body = b'{"seconds":1}'
+    with running(emulator_app, stack) as port, connect(port) as sock:
+        sock.sendall(b"POST /__mock__/clock/advance HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n")
+        sock.sendall(f"Content-Length: {len(body)}\r\n\r\n".encode())
+        time.sleep(0.1)  # the server has the head and waits for the body: the next read starts in the body
+        sock.sendall(body + padded(2 * HEAD_BYTES))
+        answers = responses(read_all(sock))
+    assert [status for status, _, _ in answers] == [200, 431]
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_a_request_the_parser_cannot_read_is_400_in_the_envelope(stack: tuple[str, str], emulator_app: object) -> None:
     with running(emulator_app, stack) as port, connect(port) as sock:
         sock.sendall(b"GET /__mock__/health HTTP/1.1\r\nHost: test\r\nBad Header\r\n\r\n")
