@@ -54,7 +54,8 @@ def _port(text: str) -> int:
     return int(text)
 
 
-#: What ``serve --help`` says of the connection limits (the numbers are ``_server``'s: HEAD_BYTES and the rest).
+#: What ``serve --help`` says of the connection limits: ``_guard``'s numbers, written out so that --help imports no
+#: server code (tests/test_server.py checks that they agree).
 _SERVE_TEXT = (
     "Serve the emulator over HTTP. Request heads over 32 KiB are answered 431; a head must be complete within "
     "10 s of the connection opening or the previous answer, and a body may not stall for 10 s (408 otherwise); "

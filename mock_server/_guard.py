@@ -8,7 +8,8 @@ protocol classes, with ``Guard`` mixed in:
 
 * A request head (request line, header lines and the blank line after them) longer than ``HEAD_BYTES`` is
   answered 431 in the protocol's envelope and the connection is closed. The parser is never handed more than
-  the limit of an unfinished head (h11: one read more), so an oversized head is never held whole.
+  the limit of an unfinished head (h11, or a pipelined head under httptools: one read more), so an oversized
+  head is never held whole.
 * A head must be complete within ``HEAD_TIMEOUT`` seconds of the connection opening or of the previous answer
   (408, or a plain close if not one byte of it came; a connection that sends nothing at all is closed after
   ``KEEP_ALIVE`` seconds, new or between requests, as uvicorn closes idle keep-alive connections).
