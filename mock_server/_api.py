@@ -9,6 +9,7 @@ import math
 import pathlib
 import re
 import shutil
+import typing
 import urllib.parse
 
 import anyio.to_thread
@@ -30,13 +31,15 @@ from nemo_contract.protocol.shapes import SessionData, SessionState, TokenData, 
 from ._clock import iso8601
 from ._disk import Area, DiskFull
 from ._emulator import emulator_of
-from ._envelope import ok, ok_body
+from ._envelope import ok, ok_body, read_json
 from ._errors import ProtocolError
 from ._files import MediaFile
 from ._store import Account, Session, Token, Upload
-from ._validation import read_valid_json
+from ._validation import read_valid_json, validate_body
 
 __all__ = [
+    "MAX_FILES_PER_SESSION",
+    "MAX_URLS_PER_UPLOAD",
     "credits",
     "file_info",
     "issue_token",
@@ -46,6 +49,11 @@ __all__ = [
     "state",
     "upload",
 ]
+
+#: The most URLs one upload may add (a multipart upload's files: ``_uploads.MAX_FILES_PER_UPLOAD``), and the
+#: most files a session keeps: each is a line of the session's state, which every state read sends whole.
+MAX_URLS_PER_UPLOAD = 100
+MAX_FILES_PER_SESSION = 1000
 
 #: What a URL upload is said to be: the real service downloads it later; the emulator does not fetch anything.
 _URL_DEFAULTS: dict[FileType, tuple[float | None, int | None, int | None, float | None]] = {
@@ -206,11 +214,14 @@ def file_info(
 async def upload(request: Request) -> Response:
     session = _own_session(request)
     emulator_of(request).expire_sessions()  # their files make room before new ones arrive
+    held = len(session.state[f.VIDEO_INFOS])
+    if held >= MAX_FILES_PER_SESSION:
+        raise ProtocolError(Code.BAD_REQUEST, f"the session already holds {held} files, the most a session keeps")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        files = await _url_upload(request)
+        files = await _url_upload(request, held)
     elif content_type == "multipart/form-data":
-        files = await _multipart_upload(request, session)
+        files = await _multipart_upload(request, session, held)
     else:
         raise ProtocolError(Code.BAD_REQUEST, "upload as multipart/form-data (field 'files') or JSON {\"urls\": [...]}")
     session.state[f.VIDEO_INFOS] = [*session.state[f.VIDEO_INFOS], *files]
@@ -218,8 +229,23 @@ async def upload(request: Request) -> Response:
     return ok(data)
 
 
-async def _url_upload(request: Request) -> list[UploadedFile]:
-    body = await read_valid_json(request, PATHS.upload)
+def _too_many(held: int) -> str:
+    return f"too many files for this session: it holds {held}, at most {MAX_FILES_PER_SESSION} in all"
+
+
+async def _url_upload(request: Request, held: int) -> list[UploadedFile]:
+    def check(body: typing.Any) -> None:
+        # Counted before the schema check, which would take its time over each of a million URLs.
+        urls = body.get(f.URLS) if isinstance(body, dict) else None
+        if isinstance(urls, list) and len(urls) > MAX_URLS_PER_UPLOAD:
+            raise ProtocolError(
+                Code.BAD_REQUEST, f"too many URLs: {len(urls)}, at most {MAX_URLS_PER_UPLOAD} per upload"
+            )
+        if isinstance(urls, list) and held + len(urls) > MAX_FILES_PER_SESSION:
+            raise ProtocolError(Code.BAD_REQUEST, _too_many(held))
+        validate_body(body, PATHS.upload, "POST")
+
+    body = await read_json(request, check)
     store = emulator_of(request).store
     files = []
     for url in body[f.URLS]:
@@ -239,18 +265,26 @@ async def _url_upload(request: Request) -> list[UploadedFile]:
     return files
 
 
-async def _multipart_upload(request: Request, session: Session) -> list[UploadedFile]:
+async def _multipart_upload(request: Request, session: Session, held: int) -> list[UploadedFile]:
     """Store the files, read their metadata (refusing what is not the media its name says), and serve them.
 
     A reset while the request is under way (the store and the files' area are replaced) refuses it with 1001:
     its token and session are gone, and its files are deleted rather than served to no one.
     """
     from ._probe import MediaInfo, NotMedia, probe_upload
-    from ._uploads import receive_multipart
+    from ._uploads import MAX_FILES_PER_UPLOAD, receive_multipart
 
     emulator = emulator_of(request)
     store, area = emulator.store, emulator.disk.area
-    stored = await receive_multipart(request, area.uploads, max_bytes=MAX_UPLOAD_BYTES, area=area)
+    room = MAX_FILES_PER_SESSION - held
+    stored = await receive_multipart(
+        request,
+        area.uploads,
+        max_bytes=MAX_UPLOAD_BYTES,
+        area=area,
+        max_files=min(room, MAX_FILES_PER_UPLOAD),
+        too_many=_too_many(held) if room < MAX_FILES_PER_UPLOAD else None,
+    )
     infos: list[MediaInfo] = []
     try:
         for item in stored:

@@ -15,6 +15,7 @@ standard error and exit status 2.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
 import gc
 import importlib.util
@@ -25,6 +26,7 @@ import secrets
 import signal
 import socket
 import sys
+import types
 import typing
 
 from nemo_contract.__version__ import __version__
@@ -116,11 +118,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+#: What ``serve --help`` says of the connection limits: ``_guard``'s numbers, written out so that --help imports no
+#: server code (tests/test_server.py checks that they agree).
+_SERVE_TEXT = (
+    "Serve the emulator over HTTP. Request heads over 32 KiB are answered 431; a head must be complete within "
+    "10 s of the connection opening or the previous answer, and a body may not stall for 10 s (408 otherwise); "
+    "a connection that sends nothing is closed after 5 s."
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-mock", description="Emulator of the NemoVideo agent API.")
     parser.add_argument("--version", action="version", version=f"nemo-mock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    serve = commands.add_parser("serve", help="serve the emulator over HTTP")
+    serve = commands.add_parser("serve", help="serve the emulator over HTTP", description=_SERVE_TEXT)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
     serve.add_argument(
@@ -231,6 +242,7 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
 
     from ._app import create_app
     from ._config import Config, ConfigError, load_config_file
+    from ._server import server_config
 
     try:
         config = load_config_file(args.config) if args.config else None
@@ -256,8 +268,13 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
         print(f"nemo-mock: cannot use the data directory {args.data_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
+    emulator = app.state.emulator
+
     class Server(uvicorn.Server):
+        loop: asyncio.AbstractEventLoop | None = None
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            self.loop = asyncio.get_running_loop()
             await super().startup(sockets)
             if self.started:
                 host, port = self.servers[0].sockets[0].getsockname()[:2]
@@ -265,18 +282,15 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
                 print(f"nemo-mock: serving http://{shown}:{port} (seed {seed}, time scale {args.time_scale:g})")
                 sys.stdout.flush()
 
+        def handle_exit(self, sig: int, frame: types.FrameType | None) -> None:
+            # Long requests (journal long-polls, latency faults) end now, with their answers, rather than holding
+            # the shutdown until uvicorn's grace runs out. A signal handler: hand the work to the event loop.
+            if self.loop is not None:
+                self.loop.call_soon_threadsafe(emulator.shutdown)
+            super().handle_exit(sig, frame)
+
     server = Server(
-        uvicorn.Config(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level=args.log_level,
-            http=args.http,
-            loop=args.loop,
-            access_log=False,
-            timeout_graceful_shutdown=5,
-            lifespan="on",
-        )
+        server_config(app, host=args.host, port=args.port, log_level=args.log_level, http=args.http, loop=args.loop)
     )
     _tune_gc()
     # uvicorn re-raises a caught SIGTERM once it has shut down; with this handler in place that ends in exit 0.

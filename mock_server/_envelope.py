@@ -11,6 +11,7 @@ import json
 import math
 import typing
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -22,6 +23,7 @@ from ._journal import entry_of
 
 __all__ = [
     "MAX_JSON_BYTES",
+    "PARSE_IN_THREAD_BYTES",
     "EnvelopeResponse",
     "bug_response",
     "dumps",
@@ -72,9 +74,15 @@ def _check(value: typing.Any) -> None:
 MAX_JSON_BYTES = 8 * 1024 * 1024
 
 
-async def read_json(request: Request) -> typing.Any:
+#: Bodies at least this large are parsed, and checked, in a worker thread: a large draft takes seconds to
+#: validate, and the event loop must go on serving others meanwhile (bench/RESULTS.md, section 6). Below it the
+#: thread hop would cost more than the work.
+PARSE_IN_THREAD_BYTES = 8 * 1024
+
+
+async def read_json(request: Request, check: typing.Callable[[typing.Any], None] | None = None) -> typing.Any:
     """The request's JSON body, never more than MAX_JSON_BYTES in memory: judged from Content-Length when
-    given, else while reading."""
+    given, else while reading. ``check`` (a schema check, say) runs on the parsed body where the parsing did."""
     too_large = ProtocolError(Code.BAD_REQUEST, f"request body too large (over {MAX_JSON_BYTES} bytes of JSON)")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_JSON_BYTES:
@@ -85,7 +93,15 @@ async def read_json(request: Request) -> typing.Any:
         if size > MAX_JSON_BYTES:
             raise too_large
         chunks.append(chunk)
-    return loads(b"".join(chunks))
+    raw = b"".join(chunks)
+
+    def parse() -> typing.Any:
+        value = loads(raw)
+        if check is not None:
+            check(value)
+        return value
+
+    return parse() if len(raw) < PARSE_IN_THREAD_BYTES else await anyio.to_thread.run_sync(parse)
 
 
 def loads(raw: bytes) -> typing.Any:

@@ -100,8 +100,11 @@ class _TurnResponse(EventSourceResponse):
 async def run_sse(request: Request) -> Response:
     emulator = emulator_of(request)
     token, account = emulator.authenticate(request)
-    body = _snake_case(await read_json(request))
-    validate_body(body, PATHS.run_sse, "POST")
+
+    def check(body: typing.Any) -> None:  # where the body is parsed: off the event loop when it is large
+        validate_body(_snake_case(body), PATHS.run_sse, "POST")
+
+    body = await read_json(request, check)
     emulator.own_user(token, body.get(f.USER_ID))
     session = emulator.session_of(token, body[f.SESSION_ID])
     if session.busy:

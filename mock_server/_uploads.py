@@ -29,7 +29,19 @@ if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
     from starlette.requests import Request
 
-__all__ = ["MULTIPART_ALLOWANCE", "StoredFile", "clean_filename", "receive_multipart"]
+__all__ = [
+    "MAX_FILES_PER_UPLOAD",
+    "MAX_PARTS",
+    "MULTIPART_ALLOWANCE",
+    "StoredFile",
+    "clean_filename",
+    "receive_multipart",
+]
+
+#: The most file parts one request may carry, and the most parts of any field: past either the request is
+#: refused (400) as soon as the part begins, and the files it had written are deleted.
+MAX_FILES_PER_UPLOAD = 100
+MAX_PARTS = 2 * MAX_FILES_PER_UPLOAD
 
 #: Part names whose contents are files; every other part is skipped unread.
 _FILE_FIELDS = frozenset({"files", "file"})
@@ -56,21 +68,28 @@ class StoredFile:
 
 
 async def receive_multipart(
-    request: Request, dest: Path, *, max_bytes: int = MAX_UPLOAD_BYTES, area: Area | None = None
+    request: Request,
+    dest: Path,
+    *,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    area: Area | None = None,
+    max_files: int = MAX_FILES_PER_UPLOAD,
+    too_many: str | None = None,
 ) -> list[StoredFile]:
     """Store every file part (field ``files``, repeatable, or ``file``) of a multipart/form-data request.
 
-    Raises ``ProtocolError``: 400 for a missing or wrong Content-Type, a malformed or truncated body, or no file
-    part; 4002 when the declared length or the file bytes exceed ``max_bytes``, or when ``area`` (the emulator's
-    files, which count every byte written) reaches its cap; 4001 for a file whose extension is not accepted.
-    Whatever goes wrong (a client disconnect included), the files this call wrote are deleted.
+    Raises ``ProtocolError``: 400 for a missing or wrong Content-Type, a malformed or truncated body, no file
+    part, more than ``max_files`` file parts (the message is ``too_many`` when given) or more than MAX_PARTS
+    parts; 4002 when the declared length or the file bytes exceed ``max_bytes``, or when ``area`` (the
+    emulator's files, which count every byte written) reaches its cap; 4001 for a file whose extension is not
+    accepted. Whatever goes wrong (a client disconnect included), the files this call wrote are deleted.
     """
     boundary = _boundary(request.headers.get("content-type"))
     declared = _declared_length(request.headers.get("content-length"))
     if declared is not None and declared > max_bytes + MULTIPART_ALLOWANCE:
         raise ProtocolError(Code.FILE_TOO_LARGE, _too_large(max_bytes))
 
-    receiver = _Receiver(dest, max_bytes, area)
+    receiver = _Receiver(dest, max_bytes, area, max_files, too_many)
     try:
         parser = MultipartParser(boundary, receiver.callbacks())
         received = await _pump(request, parser, receiver, limit=max_bytes + MULTIPART_ALLOWANCE)
@@ -172,11 +191,21 @@ class _Sink:
 class _Receiver:
     """The parser's callbacks: collects part headers, routes file parts to disk, tracks what was written."""
 
-    def __init__(self, dest: Path, max_bytes: int, area: Area | None = None) -> None:
+    def __init__(
+        self,
+        dest: Path,
+        max_bytes: int,
+        area: Area | None = None,
+        max_files: int = MAX_FILES_PER_UPLOAD,
+        too_many: str | None = None,
+    ) -> None:
         self.dest = dest
         self.max_bytes = max_bytes
         self.area = area
         self._charged = 0
+        self.max_files = max_files
+        self.too_many = too_many or f"The upload has more than {max_files} files, the most one upload may hold."
+        self._parts = 0
         self.stored: list[StoredFile] = []
         self.finished = False
         self._written: list[Path] = []
@@ -219,6 +248,9 @@ class _Receiver:
     # -- parser callbacks (called from inside ``parser.write``) --
 
     def _part_begin(self) -> None:
+        self._parts += 1
+        if self._parts > MAX_PARTS:
+            raise ProtocolError(Code.BAD_REQUEST, f"The multipart body has more than {MAX_PARTS} parts.")
         self._headers.clear()
         self._field.clear()
         self._value.clear()
@@ -248,6 +280,8 @@ class _Receiver:
                 Code.UNSUPPORTED_FILE_TYPE,
                 f"The file type of {filename!r} is not supported; accepted formats: {ACCEPTED_FORMATS_TEXT}.",
             )
+        if len(self._written) >= self.max_files:
+            raise ProtocolError(Code.BAD_REQUEST, self.too_many)
         extension = filename.rpartition(".")[2].lower()
         # Not from the seed on purpose: a disk name is never on the wire, and it must not collide with the
         # files of another emulator (or an earlier run) sharing the data directory.

@@ -87,6 +87,6 @@ def validate_query(
 
 async def read_valid_json(request: Request, path: str, spec_name: str = API_SPEC) -> typing.Any:
     """The request's JSON body, checked against the spec's schema for ``path``; 400 names the problem."""
-    body = await read_json(request)
-    validate_body(body, path, request.method, spec_name)
-    return body
+    return await read_json(
+        request, functools.partial(validate_body, path=path, method=request.method, spec_name=spec_name)
+    )

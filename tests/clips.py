@@ -17,6 +17,7 @@ __all__ = [
     "make_jpg",
     "make_mov",
     "make_mp4",
+    "make_mp4_bytes",
     "make_png",
     "make_video",
     "make_wav",
@@ -70,6 +71,14 @@ def make_video(path: Path, *, width: int = 64, height: int = 48, duration: float
 def make_mp4(path: Path, *, width: int = 64, height: int = 48, duration: float = 1.0, fps: int = 25) -> Path:
     """An H.264 MP4 (moov at the end, as a plain encode writes it)."""
     return make_video(path.with_suffix(".mp4"), width=width, height=height, duration=duration, fps=fps)
+
+
+def make_mp4_bytes(*, width: int = 64, height: int = 48, duration: float = 0.5) -> bytes:
+    """The bytes of a small H.264 MP4 (made in a temporary folder)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return make_mp4(Path(folder) / "clip", width=width, height=height, duration=duration).read_bytes()
 
 
 def make_mov(path: Path, *, width: int = 64, height: int = 48, duration: float = 1.0, fps: int = 25) -> Path:

@@ -23,6 +23,7 @@ from nemo_contract.protocol import PATHS, Code
 from nemo_contract.protocol.specs import ADMIN_SPEC, API_SPEC, load_spec, spec_path
 from nemo_contract.testing import StreamingASGITransport
 
+from .clips import make_mp4_bytes
 from .spec_walk import operations
 
 #: Virtual seconds per real second (see the module docstring); tokens outlive the run at that pace.
@@ -52,6 +53,23 @@ def _upload_part_media_types() -> list[str]:
 # then fails with SerializationNotPossible instead of reaching the emulator. A part's bytes are opaque to
 # the upload, so every listed type goes out the way application/octet-stream does.
 schemathesis.serializer.alias(_upload_part_media_types(), "application/octet-stream")
+
+
+#: A real clip for the upload's file parts. The part's file name comes from the spec's encoding example
+#: (clip.mp4), and the emulator reads a file's bytes: random bytes named .mp4 are refused with 4001 (rightly),
+#: so without this no generated upload would ever be stored and the stateful runs could not get deep.
+_CLIP = make_mp4_bytes()
+
+
+@schemathesis.hook
+def map_body(context: schemathesis.HookContext, body: typing.Any) -> typing.Any:
+    operation = context.operation
+    if operation is None or operation.definition.raw.get("operationId") != "upload" or not isinstance(body, dict):
+        return body
+    parts = body.get("files")
+    if isinstance(parts, list) and parts and all(isinstance(part, bytes | str) for part in parts):
+        return {**body, "files": [_CLIP] * len(parts)}  # the same number of parts: a mutation there stays
+    return body
 
 
 #: Where a documented answer depends on more than the request's shape (the file name's extension, the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import signal
+import socket
 import subprocess
 import sys
 import typing
@@ -84,6 +85,30 @@ def test_sigterm_ends_an_open_stream_cleanly(stack: tuple[str, ...]) -> None:
         if process.poll() is None:
             process.kill()
     assert code == 0, err
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_sigterm_with_connections_open_exits_0_without_a_traceback(stack: tuple[str, str, str, str]) -> None:
+    # Plain requests on a keep-alive connection left open, a connection that never sent a byte and one halfway
+    # through a head: none may hold the shutdown up or end it in a traceback. (How fast it exits is measured by
+    # the bench's shutdown row; here it only has to exit.)
+    process, url = _start(*stack)
+    port = int(url.rsplit(":", 1)[1])
+    sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+    try:
+        with httpx.Client(base_url=url, timeout=5) as http:
+            for _ in range(3):
+                assert http.get("/__mock__/health").status_code == 200
+            sockets[1].sendall(b"GET /__mock__/health HTTP/1.1\r\nHost: x\r\n")
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=10)
+    finally:
+        for sock in sockets:
+            sock.close()
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Traceback" not in out + err
 
 
 @pytest.mark.parametrize(
