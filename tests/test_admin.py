@@ -79,6 +79,7 @@ async def test_config_put_merges(client: httpx.AsyncClient) -> None:
         {"faults": [{"path": "/x"}]},
         {"faults": [{"code": "many"}]},
         {"rate_limit": {"requests": 0, "window": 1}},
+        {"journal_size": 2**63},  # once a 500 that left the config unusable (the journal cannot hold that many)
     ],
 )
 async def test_config_put_refuses_bad_values_and_keeps_the_old_config(
