@@ -16,25 +16,11 @@ from typing import Any, Literal
 
 from nemo_contract.protocol import FileType, TrackType
 from nemo_contract.protocol import fields as f
-from nemo_contract.protocol.shapes import GeneratedMedia, Segment, draft_is_exportable
+from nemo_contract.protocol.shapes import GeneratedMedia, Segment, VideoAnalysis, draft_is_exportable
 
 from . import wording
-from .draft_ops import (
-    ASPECTS,
-    MAX_DRAFT_MS,
-    Ctx,
-    Work,
-    apply_all,
-    as_ms,
-    canvas,
-    copy_list,
-    music,
-    new_id,
-    normalise,
-    readable,
-    tidy,
-    title,
-)
+from .draft import ASPECTS, MAX_DRAFT_MS, Ctx, Work, as_ms, canvas, copy_list, new_id, normalise, readable, tidy
+from .draft_ops import apply_all, music, title
 from .reading import Op, Reading, language_of, read
 
 __all__ = ["ToolStep", "TurnPlan", "plan_turn"]
@@ -48,7 +34,7 @@ class ToolStep:
     args: dict[str, Any]
     duration: float  # virtual seconds; the stream sends heartbeats meanwhile
     response: dict[str, Any]  # the functionResponse "response" object
-    state_delta: dict[str, Any]  # complete new values of any of "draft", "generated_media", "canvas_config"
+    state_delta: dict[str, Any]  # complete new values of any of draft, generated_media, canvas_config, video_analyses
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -68,6 +54,9 @@ UNKNOWN_VIDEO_MS = 5000
 DEFAULT_SECONDS = 10
 MAX_SECONDS = 60  # a prompt-only clip; longer asks are clamped so the emulator never has to render minutes of video
 _SUCCESS = "success"
+#: What a generation applies of the other edits its message names (a generation always has a title and music,
+#: unless the message says none).
+_GENERATION_EDITS = ("trim", "cut_end", "transitions", "volume", "subtitles", "sfx", "speed", "filter")
 
 
 def plan_turn(
@@ -92,7 +81,9 @@ def plan_turn(
     if said.strength == 2 or (said.strength == 1 and not (tracks and ops)):
         return _plan_generation(ctx, message, said, state)
     if ops and tracks:
-        return _plan_edit(ctx, ops, state, silent_close_rate)
+        return _plan_edit(ctx, ops, said.unsupported, state, silent_close_rate)
+    if said.unsupported and not ops:  # an edit the agent cannot do: it says so, in the editor's words
+        return _chat(ctx, wording.unsupported_reply(rng, ctx.lang, said.unsupported))
     if ops:  # an edit with nothing on the timeline: the real agent asks for a generation first
         visuals = sum(1 for u in uploads if u.get(f.FILE_TYPE) in (FileType.VIDEO, FileType.IMAGE))
         return _chat(ctx, wording.generate_first(rng, ctx.lang, visuals))
@@ -139,7 +130,9 @@ def _steps(specs: list[_Spec], durations: list[float]) -> tuple[ToolStep, ...]:
 # -- an edit ----------------------------------------------------------------------------------------------------
 
 
-def _plan_edit(ctx: Ctx, ops: list[Op], state: Mapping[str, Any], silent_close_rate: float) -> TurnPlan:
+def _plan_edit(
+    ctx: Ctx, ops: list[Op], unsupported: tuple[str, ...], state: Mapping[str, Any], silent_close_rate: float
+) -> TurnPlan:
     canvas_now = state.get(f.CANVAS_CONFIG)
     w = Work(
         normalise(state.get(f.DRAFT)),
@@ -148,6 +141,7 @@ def _plan_edit(ctx: Ctx, ops: list[Op], state: Mapping[str, Any], silent_close_r
     )
     canvas_before = copy.deepcopy(w.canvas)
     changes, notes, actions = apply_all(w, ctx, ops)
+    notes += [("unsupported_" + kind, {}) for kind in unsupported]  # what else it asked for is answered too
     if not changes:  # nothing to do is an answer, not an edit (and costs nothing)
         return _chat(ctx, wording.unchanged_reply(ctx.rng, ctx.lang, notes))
     # Exactly one draw decides silence, and the text is worded either way, so the rest of the plan (durations
@@ -176,8 +170,14 @@ def _orientation(visuals: list[Mapping[str, Any]]) -> tuple[int, int]:
     return ASPECTS["16:9" if width > height else "9:16" if height > width else "1:1"]
 
 
-def _from_uploads(w: Work, ctx: Ctx, visuals: list[Mapping[str, Any]], prompt: str) -> list[_Spec]:
-    """Stage one with uploads: understand them, then lay them end to end on the video track, in upload order."""
+def _from_uploads(
+    w: Work, ctx: Ctx, visuals: list[Mapping[str, Any]], prompt: str, state: Mapping[str, Any]
+) -> list[_Spec]:
+    """Stage one with uploads: understand them, then lay them end to end on the video track, in upload order.
+
+    Understanding them fills ``video_analyses``, keyed by file name (the spec's VideoAnalyses), on top of any
+    analyses the session already has.
+    """
     segments: list[Segment] = []
     start = 0
     for info in visuals:
@@ -204,12 +204,19 @@ def _from_uploads(w: Work, ctx: Ctx, visuals: list[Mapping[str, Any]], prompt: s
         f.META: w.draft[f.META],
     }
     files = [str(i.get(f.FILENAME, "")) for i in visuals[: len(segments)]]
-    analyses = [
-        {f.FILENAME: name, f.DURATION: s[f.DURATION_MS] / 1000, "scenes": 1 + s[f.DURATION_MS] // 4000}
-        for name, s in zip(files, segments, strict=True)
-    ]
+    known = state.get(f.VIDEO_ANALYSES)
+    found: dict[str, VideoAnalysis] = copy.deepcopy(dict(known)) if isinstance(known, Mapping) else {}
+    analyses: list[dict[str, Any]] = []
+    for name, info, s in zip(files, visuals, segments, strict=False):
+        seconds, scenes = s[f.DURATION_MS] / 1000, 1 + s[f.DURATION_MS] // 4000
+        found[name] = {f.FILE_TYPE: str(info.get(f.FILE_TYPE)), f.DURATION: seconds, f.SCENES: scenes}
+        analyses.append({f.FILENAME: name, f.DURATION: seconds, f.SCENES: scenes})
     understand = _Spec(
-        "understand_video", {f.FILES: files, f.PROMPT: prompt}, {f.STATUS: _SUCCESS, "analyses": analyses}, {}, 0.15
+        "understand_video",
+        {f.FILES: files, f.PROMPT: prompt},
+        {f.STATUS: _SUCCESS, "analyses": analyses},
+        {f.VIDEO_ANALYSES: found},
+        0.15,
     )
     build = [
         {"action": "add_clip", "label": s[f.LABEL], "source": s[f.SOURCE_URL], "duration_ms": s[f.DURATION_MS]}
@@ -262,7 +269,7 @@ def _plan_generation(ctx: Ctx, message: str, said: Reading, state: Mapping[str, 
     secs = max(1, min(MAX_SECONDS, round(asked))) if asked else DEFAULT_SECONDS
     prompt = " ".join(message.split())[:500]
     if visuals:
-        specs = _from_uploads(w, ctx, visuals, prompt)
+        specs = _from_uploads(w, ctx, visuals, prompt, state)
         if asked:  # "a 15-second video" out of longer footage: the edit is cut down to it
             ops = [Op("trim", float(secs), -1, -1), *ops]
     else:
@@ -278,11 +285,12 @@ def _plan_generation(ctx: Ctx, message: str, said: Reading, state: Mapping[str, 
             response = {f.STATUS: _SUCCESS, f.ID: entry[f.ID], f.URL: entry[f.URL], f.DURATION: entry[f.DURATION]}
             delta = {f.DRAFT: copy.deepcopy(w.draft), f.GENERATED_MEDIA: copy.deepcopy(w.media)}
             specs.append(_Spec("generate_music", args, response, delta, 0.2))
-    titles = [op.value for op in ops if op.kind == "title" and op.value]
-    text = titles[0] if titles else said.quoted or ctx.rng.choice(wording.TITLE_PICKS[ctx.lang])
-    title(w, ctx, text)
-    final_actions.append({"action": "set_title", f.TEXT: text})
-    final_actions += apply_all(w, ctx, [op for op in ops if op.kind in ("trim", "transitions", "volume")])[2]
+    if not any(op.kind == "untitle" for op in ops):
+        titles = [op.value for op in ops if op.kind == "title" and op.value]
+        text = titles[0] if titles else said.quoted or ctx.rng.choice(wording.TITLE_PICKS[ctx.lang])
+        title(w, ctx, text)
+        final_actions.append({"action": "set_title", f.TEXT: text})
+    final_actions += apply_all(w, ctx, [op for op in ops if op.kind in _GENERATION_EDITS])[2]
     final = tidy(w.draft)
     delta = {f.DRAFT: final, f.CANVAS_CONFIG: copy.deepcopy(w.canvas)}
     if w.media_changed:

@@ -1,8 +1,9 @@
 """Reading the user's words: which edits a message asks for, whether it asks for a new video, and in what language.
 
-The rule table is a plain text block, one rule a line, so that a keyword can be read and changed without reading
-code. Quoted phrases are blanked before the rules run (titles are read from the message itself), so a title is
-never read as a keyword.
+The rule tables live in ``rules`` (plain text, one rule a line); this module compiles them and reads each match's
+value (a music style, a length, a clip, a speed factor, ...). Quoted phrases are blanked before the rules run
+(titles are read from the message itself), so a title is never read as a keyword. Edits the agent cannot do are
+read too, so that it can say so.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import dataclasses
 import math
 import re
 import typing
+
+from .rules import GENERATION_STRONG, GENERATION_WEAK, PIECES, QUOTED, RULE_TABLE, UNSUPPORTED_TABLE
 
 __all__ = ["Lang", "Op", "Reading", "language_of", "read"]
 
@@ -70,21 +73,15 @@ def _subject(masked: str, lang: Lang) -> str:
 class Op:
     """One edit a message asks for: its kind, its value, and where in the message it was said."""
 
-    kind: str  # music | unmusic | title | trim | aspect | transitions | volume
+    kind: str  # music | unmusic | title | untitle | subtitles | unsubtitles | sfx | trim | cut_end | aspect
+    # | transitions | volume | speed | filter
     value: typing.Any
     start: int
     end: int
 
 
 _I = re.IGNORECASE
-# The quotes a request can put a title in. The client's masker (nemo_contract._text) has another table on purpose:
-# it reads the backend's replies, this one reads requests the way the backend does (《》 marks a title, at most 80
-# characters, blanked with spaces); the emulator never imports client modules.
-_PAIRS = (('"', '"'), ("“", "”"), ("「", "」"), ("『", "』"), ("《", "》"), ("‘", "’"))
-_QUOTED = "|".join(f"{re.escape(o)}([^{re.escape(c)}\\n]{{1,80}}){re.escape(c)}" for o, c in _PAIRS)
-_QUOTED += r"|(?<!\w)'([^'\n]{1,80})'(?!\w)"  # a straight single quote only when it is not an apostrophe
-_QUOTED_RE = re.compile(_QUOTED)
-_OPENERS = "\"“「『《‘'"
+_QUOTED_RE = re.compile(QUOTED)
 _CN_DIGITS = dict(zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 _UP = {"louder", "up", "raise", "increase", "boost", "大声", "响亮", "大", "高", "调大", "调高", "提高", "增大", "加大"}
 _SENTENCE_END = re.compile(r"[.;!?\n。；！？]")
@@ -98,88 +95,9 @@ _SECONDS_RE = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+)\s*-?\s*(?:秒|s\b|secs?\b|seconds?\b)", _I
 )
 
-# Pieces the rule table below names as {NAME}.
-_PIECES = {
-    "NUM": r"(\d+(?:\.\d+)?)",
-    "NUMCN": r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+)",
-    "SECS": r"\s*-?\s*(?:s|secs?|seconds?)\b",
-    "QUOTED": _QUOTED,
-    "PRE": rf"[^{_OPENERS}\n]",
-    "NOTEXT": rf"(?![^{_OPENERS}\n]{{0,24}}?[{_OPENERS}])(?!\s*[:：])",
-    "UNQUOTED": r"([^\n.;!?,，。；！？\"“”「」]{1,80}?)(?=\s+(?:and|then)\b|[\n.;!?,，。；！？]|$)",
-    "GUARD": r"(?!and\b|then\b|titles?\b|captions?\b|text\b|music\b|bgm\b|soundtrack\b|transitions?\b|no\b|without\b)",
-    "NOUN": r"(?:videos?|clips?|movies?|films?|reels?|shorts|montages?|trailers?|promos?|vlogs?|slideshows?|mp4s?)",
-    "MUSICCN": r"(?:背景音乐|音乐|配乐|BGM)",
-}
-# "kind reading pattern"; an indented line continues the pattern above. Title rules read the message itself, the
-# others the message with quoted phrases blanked, so a title never reads as a keyword.
-_RULE_TABLE = r"""
-music genre \b(?:add|put|insert|include|throw\s+in|lay|generate|create|compose|make)\b(?:\s+{GUARD}[\w'-]+){0,3}?\s+
-  (?:music|bgm|soundtrack|song|tune)s?\b
-music genre \b(?:background|backing)\s+(?:music|track|song|tune)s?\b
-music genre \b(?:change|switch|swap|replace)\s+(?:the\s+)?(?:background\s+)?(?:music|bgm|song|soundtrack)\b
-music genre (?:添加|加上|加入|加点|加个|加一段|加一首|配上|换成|换个|换首|换一首|来点|来一段|
-  来首|加)[^，。,.!！?？；;\s]{0,6}?(?:音乐|配乐|BGM|歌曲|歌)
-music genre \b(?:and|with|plus)\s+(?:some\s+)?(?:{GUARD}[\w'-]+\s+)?(?:music|bgm|soundtrack)\b(?!\s*(?:'s\s+)?volume)
-music genre 背景音乐|配乐
-unmusic none \b(?:remove|delete|drop|strip|kill|ditch|lose|take\s+out|get\s+rid\s+of|turn\s+off|switch\s+off)\s+
-  (?:the\s+|all\s+(?:the\s+)?|any\s+|that\s+|my\s+)?(?:background\s+)?(?:music|bgm|soundtrack|songs?|audio(?:\s+tracks?)?)\b
-unmusic none \b(?:no|without)\s+(?:more\s+|any\s+)?(?:background\s+)?(?:music|bgm|soundtrack)\b
-unmusic none \bmute\s+(?:the\s+)?(?:background\s+)?(?:music|bgm|audio|soundtrack)\b
-unmusic none (?:删除|删掉|去掉|去除|移除|拿掉|关掉|关闭|取消|不要|不需要|不用|不加)(?:所有的?|全部的?)?{MUSICCN}
-unmusic none (?:把|将)?{MUSICCN}给?(?:删除|删掉|去掉|去除|移除|拿掉|关掉|删了|去了|静音)|静音
-title text \b(?:title|caption|headline|text(?:\s+overlay)?|titled|call\s+it|name\s+it)s?\b
-  (?:{PRE}{0,24}?(?:{QUOTED})|\s*[:：]\s*{UNQUOTED})
-title none \b(?:add|put|insert|include|create|make)\s+(?:a\s+|an\s+|the\s+|some\s+)?(?:title|caption|headline)s?\b
-  {NOTEXT}
-title text (?:标题|字幕|文字|文案|片名)(?:{PRE}{0,8}?(?:{QUOTED})|\s*[:：]\s*([^\n，。；！？,.;!?"“”「」]{1,40}))
-title none (?:添加|加上|加个|加一个|加)(?:一个|个)?(?:标题|字幕){NOTEXT}
-trim seconds \b(?:trim|cut|shorten|clip|crop|chop|reduce)(?:\s+(?:it|this|that|down|everything|the\s+(?:video|clip|
-  whole\s+(?:thing|video))))*\s+(?:to|into)\s+(?:just\s+|only\s+|the\s+first\s+)?{NUM}{SECS}
-trim seconds \bmake\s+(?:it|this|the\s+(?:video|clip))\s+(?:just\s+|only\s+)?{NUM}{SECS}(?:\s+long\b)?
-trim seconds \bkeep\s+(?:only\s+|just\s+)?the\s+first\s+{NUM}{SECS}
-trim seconds (?:剪到|剪成|剪短到|剪短为|剪为|缩短到|缩短为|缩短成|裁剪为|裁剪到|裁剪成|裁到|裁成|
-  截到|截成|截取|控制在|只保留|保留|只要|时长改为|时长改成|时长设为)\s*前?\s*{NUMCN}\s*(?:秒|s\b)
-aspect ratio (?<![\d.])(\d{1,2})\s*[:：xX×]\s*(\d{1,2})(?![\d.])
-aspect word \b(?:(?:for|on)\s+)?(?:vertical|portrait|tik\s?tok|(?:instagram\s+)?reels?|youtube\s+shorts|shorts|
-  landscape|horizontal|wide\s?screen|youtube|square)\b
-aspect word 竖屏|竖版|竖向|抖音|快手|横屏|横版|横向|宽屏|正方形|方形|方屏
-transitions name \b(?:(dissolve|wipe|slide|zoom|fade)\s+)?transitions?\b
-transitions name \bcross[- ]?fad(?:e|es|ing)\b
-transitions name \bfade\s+(?:in\s+and\s+out\s+)?between\s+(?:the\s+)?(?:clips|shots|scenes)\b
-transitions name \b(dissolve|wipe|slide|zoom)s?\s+between\b
-transitions name (淡入淡出|淡化|叠化|溶解|擦除|划像|滑动|推移|缩放)?的?(?:转场|过渡)
-volume set (?:\b(?:background\s+)?(?:music|bgm|audio|soundtrack)(?:'s)?\s+)?\bvolume\b
-  (?:\s+of\s+the\s+(?:background\s+)?(?:music|bgm))?\s*(?:to|at|=|:|of)?\s*{NUM}\s*(%|percent\b)?
-volume set \b(?:background\s+)?(?:music|bgm)\s+(?:volume\s+)?(?:to|at)\s+{NUM}\s*(%|percent\b)
-volume set {MUSICCN}?的?音量\s*(?:调到|调成|调为|调至|设为|设置为|设成|改为|改成|变成|到|为|是|[:：])?\s*
-  (?:百分之\s*{NUMCN}|{NUM}\s*([%％])?)
-volume step (?:\bmake\s+)?(?:\bthe\s+)?(?:\b(?:background\s+)?(?:music|bgm|audio|sound)\s+)?(?:\ba\s+(?:bit|little)\s+)?
-  \b(louder|quieter|softer)\b
-volume step \bturn\s+(?:the\s+)?(?:background\s+)?(?:music|bgm|volume|audio|sound)\s+(up|down)\b
-volume step \bturn\s+(up|down)\s+the\s+(?:background\s+)?(?:music|bgm|volume|audio|sound)\b
-volume step \b(raise|increase|boost|lower|decrease|reduce)\s+the\s+(?:background\s+)?(?:music\s+|bgm\s+)?volume\b
-volume step (?:背景音乐|音乐|配乐|BGM|声音)?的?(?:音量)?再?(大声|响亮|小声|轻声)一?点?
-volume step (?:背景音乐|音乐|配乐|声音)的?(?:音量)?再?调?(大|高|小|低|轻)一?点
-volume step (调大|调高|提高|增大|加大|调小|调低|降低|减小)(?:一下|一点)?{MUSICCN}?的?音量
-"""
-# What a generation asks for: "strong" names a new video outright, "weak" only uses a generating verb.
-_STRONG = r"""
-\b(?:re-?)?(?:generate|create|produce)\b(?:\s+{GUARD}[\w'-]+){0,4}?\s+{NOUN}\b
-|\bmake\s+(?:me\s+|us\s+)?(?:a|an|another|one|some|new)\b(?:\s+{GUARD}[\w'-]+){0,3}?\s+{NOUN}\b
-|\bturn\s+(?:this|these|that|it|them|my|the|those)\b[^.!?\n]{0,60}?\binto\b
-|(?:生成|制作|创建|创作|做一个|做个|做一段|做一条|剪一个|剪个|剪一段|来一个|来个|来一段)
-(?:(?!音乐|配乐|标题|字幕|转场|过渡)[^，。,.!！?？；;]){0,12}?(?:视频|短片|影片|片子|vlog|大片|成片)
-|(?:把|将)[^，。,.!！?？；;]{0,20}?做成|一键成片|自动剪辑|自动生成|自动成片
-"""
-_WEAK = r"""
-\b(?:re-?)?(?:generate|generating|create|creating|produce|producing)\b|\bmake\s+(?:me\s+|us\s+)?(?:a|an)\b
-|\bauto[- ]?(?:generat|edit|creat|mak|cut)\w*|\bautomatic(?:ally)?\b|生成|制作|创建|做一个|做个|自动
-"""
-
 
 def _expand(pattern: str) -> str:
-    return re.sub(r"\{([A-Z]+)\}", lambda m: _PIECES[m.group(1)], pattern)
+    return re.sub(r"\{([A-Z]+)\}", lambda m: PIECES[m.group(1)], pattern)
 
 
 def _compile_block(block: str) -> re.Pattern[str]:
@@ -187,7 +105,11 @@ def _compile_block(block: str) -> re.Pattern[str]:
 
 
 def _mask_quotes(message: str) -> str:
-    """``message`` with the inside of every quoted phrase blanked (same length), so a title is never a keyword."""
+    """``message`` with the inside of every quoted phrase blanked (same length), so a title is never a keyword.
+
+    The client has another masker (``nemo_contract._text``) with another quote table, on purpose: it reads the
+    backend's replies, this one reads requests the way the backend does (see ``rules.QUOTE_PAIRS``).
+    """
     return _QUOTED_RE.sub(lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 2) + m.group(0)[-1], message)
 
 
@@ -234,6 +156,55 @@ def _genre_in(text: str, *, before_music: bool = False) -> str | None:
     return best[1] if best else None
 
 
+_ORDINALS = {"first": 0, "opening": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "final": -1}
+_SFX_NAMES = {
+    "嗖": "Whoosh",
+    "叮": "Ding",
+    "砰": "Boom",
+    "咚": "Boom",
+    "掌声": "Applause",
+    "铃声": "Bell",
+    "哨声": "Whistle",
+}
+_AT_END = {"end", "ending", "outro", "结尾", "末尾", "片尾"}
+_AT_START = {"start", "beginning", "opening", "intro", "开头", "开始", "片头"}
+
+
+def _ordinal(which: str | None) -> int | None:
+    """Which clip: 0 the first, -1 the last, None every clip (nothing said)."""
+    if not which:
+        return None
+    word = which.lower().strip("个")
+    if word in _ORDINALS or word in ("最后一", "最后", "首"):
+        return _ORDINALS.get(word, -1 if word.startswith("最后") else 0)
+    number = _number(word.removeprefix("第").rstrip("stndrh"))
+    return max(0, int(number) - 1) if number else 0
+
+
+def _speed(match: re.Match[str]) -> tuple[int | None, float] | None:
+    """(which clip, speed factor): "speed up" doubles, "slow down" halves, unless a factor is said."""
+    said = match.groupdict()
+    slow = any(k in match.group(0).lower() for k in ("slow", "减速", "慢"))
+    times = _number(said.get("times") or "")
+    if times is not None and times <= 0:
+        return None
+    factor = times or (0.5 if slow else 2.0)
+    if slow and factor > 1:  # "slow it down by 2x"
+        factor = 1 / factor
+    return _ordinal(said.get("which")), min(4.0, max(0.25, round(factor, 2)))
+
+
+def _effect(match: re.Match[str]) -> tuple[str | None, str]:
+    """(the sound effect's name when said, where it goes: "start" or "end")."""
+    name, where = None, "start"
+    for group in match.groups():
+        if group in _AT_END or group in _AT_START:
+            where = "end" if group in _AT_END else "start"
+        elif group:
+            name = _SFX_NAMES.get(group, group.capitalize())
+    return name, where
+
+
 def _read(reading: str, match: re.Match[str], masked: str) -> tuple[typing.Any] | None:
     """The value of a rule's match, as a 1-tuple, or None when the match is not one after all."""
     if reading == "none":
@@ -261,6 +232,14 @@ def _read(reading: str, match: re.Match[str], masked: str) -> tuple[typing.Any] 
         return (_TRANSITIONS.get(name, name),)
     if reading == "step":
         return (("step", 1.0 if (_first(match) or "").lower() in _UP else -1.0),)
+    if reading == "speed":
+        speed = _speed(match)
+        return None if speed is None else (speed,)
+    if reading == "effect":
+        return (_effect(match),)
+    if reading == "look":
+        said = match.group(0).lower()
+        return ("sepia" if any(k in said for k in ("sepia", "vintage", "复古", "怀旧", "棕褐")) else "grayscale",)
     *_, chinese, number, percent = (None, None, *match.groups())  # reading "set"; 百分之 is a percentage too
     value = _number(chinese or number or "")
     if value is None:
@@ -278,9 +257,10 @@ def _read_rules(block: str) -> tuple[tuple[str, str, re.Pattern[str]], ...]:
     return tuple((kind, reading, re.compile(_expand(pattern), _I)) for kind, reading, pattern in rows)
 
 
-_RULES = _read_rules(_RULE_TABLE)
-_STRONG_RE = _compile_block(_STRONG)
-_WEAK_RE = _compile_block(_WEAK)
+_RULES = _read_rules(RULE_TABLE)
+_UNSUPPORTED = _read_rules(UNSUPPORTED_TABLE)
+_STRONG_RE = _compile_block(GENERATION_STRONG)
+_WEAK_RE = _compile_block(GENERATION_WEAK)
 
 
 def _ops(message: str, masked: str) -> tuple[Op, ...]:
@@ -308,6 +288,17 @@ class Reading:
     seconds: float | None  # the length asked for ("a 15-second video", "15秒")
     quoted: str | None  # the first quoted phrase
     subject: str  # a label for a clip generated from the message
+    unsupported: tuple[str, ...] = ()  # edits asked for that the agent cannot do: effect | face | voice
+
+
+def _unsupported(masked: str, ops: tuple[Op, ...]) -> tuple[str, ...]:
+    """The kinds of unsupported edit the message asks for, in the order it says them (not inside an edit read)."""
+    found: list[tuple[int, str]] = []
+    for _, what, regex in _UNSUPPORTED:
+        for match in regex.finditer(masked):
+            if not any(op.start <= match.start() and match.end() <= op.end for op in ops):
+                found.append((match.start(), what))
+    return tuple(dict.fromkeys(what for _, what in sorted(found)))
 
 
 def read(message: str, lang: Lang) -> Reading:
@@ -320,5 +311,11 @@ def read(message: str, lang: Lang) -> Reading:
     seconds = (_number(length.group(1)) or None) if length else None
     quoted = next((t for m in _QUOTED_RE.finditer(message) if (t := (_first(m) or "").strip())), None)
     return Reading(
-        ops, strength, genre or _genre_in(masked, before_music=True), seconds, quoted, _subject(masked, lang)
+        ops,
+        strength,
+        genre or _genre_in(masked, before_music=True),
+        seconds,
+        quoted,
+        _subject(masked, lang),
+        _unsupported(masked, ops),
     )

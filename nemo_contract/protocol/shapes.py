@@ -37,6 +37,7 @@ __all__ = [
     "TypedEvent",
     "UploadData",
     "UploadedFile",
+    "VideoAnalysis",
     "balance",
     "draft_end_ms",
     "draft_is_exportable",
@@ -139,6 +140,8 @@ class Segment(typing.TypedDict, total=False):
     v: float
     x: str
     tr: str
+    sp: float
+    fx: str
 
 
 class Track(typing.TypedDict):
@@ -205,11 +208,19 @@ class GeneratedMedia(typing.TypedDict):
     prompt: str
 
 
+class VideoAnalysis(typing.TypedDict):
+    """What the agent found in one uploaded file (``video_analyses`` maps file names to these)."""
+
+    file_type: str
+    duration: float
+    scenes: int
+
+
 class State(typing.TypedDict):
     video_infos: list[UploadedFile]
     draft: Draft
     canvas_config: Canvas | dict[str, JSON]
-    video_analyses: dict[str, JSON]
+    video_analyses: dict[str, VideoAnalysis]
     generated_media: list[GeneratedMedia]
 
 

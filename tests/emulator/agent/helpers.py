@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import random
 import re
 import typing
+import urllib.parse
 
 from mock_server._agent import TurnPlan, plan_turn
 from nemo_contract.protocol import TrackType
@@ -53,12 +55,12 @@ def upload(
     return {
         "filename": name,
         "file_type": kind,
-        "cdn_url": f"{CDN}/files/{name}",
+        "cdn_url": f"{CDN}/files/{urllib.parse.quote(name)}",
         "duration": duration,
         "width": width,
         "height": height,
         "fps": 30 if kind == "video" else None,
-        "hash": "h-" + name,
+        "hash": hashlib.sha256(name.encode()).hexdigest(),
     }
 
 

@@ -9,14 +9,11 @@ import re
 import typing
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from mock_server._agent import MUSIC_PICKS, TITLE_PICKS, ToolStep, TurnPlan, plan_turn
+from mock_server._agent import MUSIC_PICKS, TITLE_PICKS, TurnPlan, plan_turn
 from nemo_contract._summary import format_timeline
-from nemo_contract.protocol import TrackType
-from nemo_contract.protocol.shapes import draft_is_exportable
 
+from .conftest import SchemaErrors
 from .helpers import (
     BASE_TIMELINE,
     CDN,
@@ -26,7 +23,6 @@ from .helpers import (
     draft,
     plan,
     state,
-    texts_of,
     upload,
     video,
 )
@@ -44,6 +40,14 @@ MESSAGES = [
     "hello",
     "生成一个15秒的城市夜景视频",
     "添加音乐",
+    "add subtitles",
+    "在开头加个音效",
+    "speed up the first clip",
+    "删除标题",
+    "make it black and white",
+    "把音乐调到20%",
+    "cut the last 2 seconds",
+    "add a 3D hologram",
 ]
 
 
@@ -273,144 +277,79 @@ def test_ids_and_urls() -> None:
     )
 
 
-# -- properties -----------------------------------------------------------------------------------------------
-
-_KEYWORDS = [
-    "add music",
-    "jazz",
-    "remove the music",
-    'add title "Hi"',
-    "title: Yo",
-    "trim to 3 seconds",
-    "cut it to 0.5s",
-    "9:16",
-    "vertical",
-    "square",
-    "add transitions",
-    "dissolve",
-    "volume to 70%",
-    "louder",
-    "quieter",
-    "generate",
-    "make a video",
-    "添加音乐",
-    "删除音乐",
-    "标题「你好」",
-    "剪到2秒",
-    "竖屏",
-    "转场",
-    "音量调到10%",
-    "小声点",
-    "生成视频",
-    "and",
-    ",",
-    " ",
-    "then",
-    "15秒",
-    "a 20-second video",
-    "without music",
-]
+# -- what the agent cannot do, what it looks at -----------------------------------------------------------------
 
 
-def _segments(tt: int) -> st.SearchStrategy[list[dict[str, typing.Any]]]:
-    extra: dict[str, st.SearchStrategy[typing.Any]] = {}
-    if tt == TrackType.AUDIO:
-        extra = {"u": st.just(f"{CDN}/a.mp3"), "v": st.floats(0, 1)}
-    elif tt == TrackType.TEXT:
-        extra = {"x": st.text(max_size=10)}
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("add a 3D hologram", "en"),
+        ("make the actor smile", "en"),
+        ("change the voice", "en"),
+        ("加一个3D全息投影", "zh"),
+        ("让演员笑一下", "zh"),
+        ("换个声音", "zh"),
+    ],
+)
+@pytest.mark.parametrize("with_draft", [True, False])
+def test_an_edit_it_cannot_do_is_a_free_chat_that_says_so(message: str, language: str, with_draft: bool) -> None:
+    turn = plan(message, state(draft() if with_draft else None), language=language)
+    assert turn.kind == "chat" and turn.steps == () and turn.opening is None and turn.closing
+    if language == "zh":
+        assert "无法" in turn.closing and "时间线面板" in turn.closing
     else:
-        extra = {"u": st.just(f"{CDN}/v.mp4"), "tr": st.sampled_from(["fade", "wipe"])}
-    segment = st.fixed_dictionaries(
-        {
-            "id": st.text(min_size=1, max_size=6),
-            "n": st.text(max_size=8),
-            "st": st.integers(0, 20000),
-            "d": st.integers(1, 20000),
-        },
-        optional=extra,
-    )
-    return st.lists(segment, min_size=1, max_size=4)
+        assert "I can't" in turn.closing and "Timeline panel" in turn.closing
+    assert turn.closing != plan("hello", state(draft() if with_draft else None), language=language).closing
 
 
-@st.composite
-def drafts(draw: st.DrawFn) -> dict[str, typing.Any]:
-    if draw(st.booleans()) and draw(st.booleans()):
-        return {}
-    tracks: list[dict[str, typing.Any]] = [
-        {"tt": tt, "sg": draw(_segments(tt))} for tt in draw(st.lists(st.sampled_from([0, 1, 7]), max_size=4))
-    ]
-    end = max((s["st"] + s["d"] for t in tracks for s in t["sg"]), default=0)
-    meta = {
-        "title": draw(st.text(max_size=8)),
-        "width": draw(st.integers(2, 4000)),
-        "height": draw(st.integers(2, 4000)),
-        "fps": 30,
+def test_what_it_cannot_do_is_said_beside_what_it_did() -> None:
+    turn = plan("add jazz music and a 3D hologram", state(draft()))
+    assert turn.kind == "edit" and turn.closing
+    assert "Jazz" in turn.closing and "I can't add 3D" in turn.closing
+    assert [a["action"] for a in turn.steps[0].args["operations"]] == ["add_bgm"]
+    # A generation it asked for still happens.
+    assert plan("make a 3D video of a cat").kind == "generation"
+
+
+def test_understanding_the_uploads_fills_video_analyses(schema_errors: SchemaErrors) -> None:
+    files = [upload("beach-day.mov", "video", 6.5, 1080, 1920), upload("sunset.jpg", "image", None, 800, 600)]
+    session = state(uploads=[*files, upload("song.mp3", "audio", 30.0)])
+    session["video_analyses"] = {"old.mp4": {"file_type": "video", "duration": 2.0, "scenes": 1}}
+    turn = plan("generate a video", session)
+    understand = turn.steps[0]
+    assert understand.name == "understand_video"
+    assert set(understand.state_delta) == {"video_analyses"}
+    after = applied(session, turn)
+    assert after["video_analyses"] == {
+        "old.mp4": {"file_type": "video", "duration": 2.0, "scenes": 1},  # earlier analyses stay
+        "beach-day.mov": {"file_type": "video", "duration": 6.5, "scenes": 2},
+        "sunset.jpg": {"file_type": "image", "duration": 3.0, "scenes": 1},
     }
-    return {"t": tracks, "d": end + draw(st.integers(0, 5000)), "m": meta}
+    assert schema_errors("SessionState", after) == []
+    # Without uploads nothing is analysed.
+    assert all("video_analyses" not in s.state_delta for s in plan("generate a video").steps)
 
 
-_infos = st.builds(
-    upload,
-    st.text(max_size=12).map(lambda s: s + ".mp4"),
-    st.sampled_from(["video", "image", "audio"]),
-    st.one_of(st.none(), st.floats(0, 600)),
-    st.one_of(st.none(), st.integers(1, 4000)),
-    st.one_of(st.none(), st.integers(1, 4000)),
+def test_a_generation_applies_the_new_edits_it_names(schema_errors: SchemaErrors) -> None:
+    turn = plan("generate a video of a cat with subtitles, black and white, no title")
+    final = applied(state(), turn)
+    assert schema_errors("SessionState", final) == []
+    tracks = final["draft"]["t"]
+    assert [t["tt"] for t in tracks] == [0, 1, 7]
+    assert [s["n"] for s in tracks[2]["sg"]] == ["subtitle"] * 4
+    assert video(final["draft"])[0]["fx"] == "grayscale"
+    assert final["draft"]["m"]["title"] == ""
+    assert [a["action"] for a in turn.steps[-1].args["operations"]] == ["add_subtitles", "set_filter"]
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("file_type", "audio"), ("scenes", 0), ("duration", -1)],
 )
-_messages = st.one_of(st.text(max_size=80), st.lists(st.sampled_from(_KEYWORDS), max_size=8).map(" ".join))
-
-
-def _check_draft(value: typing.Any) -> None:
-    assert value == {} or draft_is_exportable(value)
-    if not value:
-        return
-    assert isinstance(value["d"], int) and value["d"] > 0
-    for track in value["t"]:
-        assert track["sg"], "no empty track is published"
-        for seg in track["sg"]:
-            assert isinstance(seg["st"], int) and isinstance(seg["d"], int)
-            assert seg["st"] >= 0 and seg["d"] > 0
-            if "v" in seg:
-                assert 0.0 <= seg["v"] <= 1.0
-    format_timeline(value)
-
-
-@settings(deadline=None)
-@given(
-    message=_messages,
-    current=drafts(),
-    infos=st.lists(_infos, max_size=3),
-    language=st.sampled_from([None, "", "en", "zh", "zh-TW", "de"]),
-    seed=st.integers(0, 2**32),
-    rate=st.floats(0, 1),
-)
-def test_any_message_on_any_draft_gives_a_sound_plan(
-    message: str,
-    current: dict[str, typing.Any],
-    infos: list[dict[str, typing.Any]],
-    language: str | None,
-    seed: int,
-    rate: float,
+def test_the_spec_rejects_an_analysis_the_agent_never_writes(
+    where: str, value: typing.Any, schema_errors: SchemaErrors
 ) -> None:
-    session = state(current, uploads=infos)
-    snapshot = copy.deepcopy(session)
-    turn = plan(message, session, seed=seed, language=language, rate=rate)
-    assert session == snapshot
-    assert all(isinstance(s, ToolStep) for s in turn.steps)
-    assert all(t.strip() for t in texts_of(turn))
-    low, high = DURATIONS["text" if turn.kind == "chat" else turn.kind]
-    assert low - 1e-6 <= _total(turn) <= high + 1e-6
-    if turn.kind == "chat":
-        assert not turn.steps and turn.closing
-    elif turn.kind == "generation":
-        assert turn.opening and turn.closing
-        assert draft_is_exportable(turn.steps[-1].state_delta["draft"])
-    else:
-        assert len(turn.steps) == 1 and turn.opening is None
-    for step in turn.steps:
-        assert step.response["status"] == "success"
-        assert set(step.state_delta) <= {"draft", "generated_media", "canvas_config"}
-        if "draft" in step.state_delta:
-            _check_draft(step.state_delta["draft"])
-        for item in step.state_delta.get("generated_media", []):
-            assert item["url"].startswith(CDN + "/generated/")
+    good = {"clip.mp4": {"file_type": "video", "duration": 2.0, "scenes": 1}}
+    assert schema_errors("VideoAnalyses", good) == []
+    assert schema_errors("VideoAnalyses", {"clip.mp4": {**good["clip.mp4"], where: value}})
+    assert schema_errors("VideoAnalyses", {"clip.mp4": {"file_type": "video", "duration": 2.0}})
