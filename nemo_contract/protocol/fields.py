@@ -42,6 +42,7 @@ __all__ = [
     "FILENAME",
     "FILES",
     "FILE_TYPE",
+    "FILTER",
     "FORMAT",
     "FPS",
     "FROZEN",
@@ -73,12 +74,14 @@ __all__ = [
     "RESPONSE",
     "RESULT",
     "ROLE",
+    "SCENES",
     "SEGMENTS",
     "SESSION_ID",
     "SESSION_STATE_APPLIED",
     "SIZE",
     "SOURCE_TYPE",
     "SOURCE_URL",
+    "SPEED",
     "START_MS",
     "STATE",
     "STATE_DELTA",
@@ -156,6 +159,8 @@ ID: typing.Final = "id"
 MEDIA_TYPE: typing.Final = "media_type"
 URL: typing.Final = "url"
 PROMPT: typing.Final = "prompt"
+#: A video analysis's number of scenes (``video_analyses``, keyed by file name).
+SCENES: typing.Final = "scenes"
 
 # -- the draft (short keys) ---------------------------------------------------------------------------------------
 TRACKS: typing.Final = "t"
@@ -175,6 +180,11 @@ CAPTION: typing.Final = "x"
 #: The transition into the next segment of a video track.
 TRANSITION: typing.Final = "tr"
 TITLE: typing.Final = "title"
+#: Playback speed factor of a video segment (2: twice as fast, so half as long on the timeline); absent means 1.
+#: The documents are silent on speed; the key is the emulator's choice.
+SPEED: typing.Final = "sp"
+#: A visual filter on a video segment (``grayscale``, ``sepia``); absent means none. The emulator's choice, too.
+FILTER: typing.Final = "fx"
 
 # -- the turn request -----------------------------------------------------------------------------------------------
 #: The ADK app a turn is for (``app_name``; its value is ``APP_NAME``).

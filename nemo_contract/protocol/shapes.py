@@ -48,6 +48,7 @@ __all__ = [
     "UploadData",
     "UploadedFile",
     "UrlUpload",
+    "VideoAnalysis",
     "balance",
     "draft_end_ms",
     "draft_is_exportable",
@@ -180,6 +181,8 @@ class Segment(typing.TypedDict, total=False):
     v: float
     x: str
     tr: str
+    sp: float
+    fx: str
 
 
 class Track(typing.TypedDict):
@@ -246,11 +249,19 @@ class GeneratedMedia(typing.TypedDict):
     prompt: str
 
 
+class VideoAnalysis(typing.TypedDict):
+    """What the agent found in one uploaded file (``video_analyses`` maps file names to these)."""
+
+    file_type: str
+    duration: float
+    scenes: int
+
+
 class State(typing.TypedDict):
     video_infos: list[UploadedFile]
     draft: Draft
     canvas_config: Canvas | dict[str, JSON]
-    video_analyses: dict[str, JSON]
+    video_analyses: dict[str, VideoAnalysis]
     generated_media: list[GeneratedMedia]
 
 
