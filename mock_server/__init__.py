@@ -1,6 +1,9 @@
 """nemo-mock: a protocol-faithful emulator of the NemoVideo agent API.
 
-``create_app()`` builds the ASGI application; ``nemo-mock serve`` runs it under uvicorn.
+``create_app()`` builds the ASGI application; ``nemo-mock serve`` runs it under uvicorn. ``app.state.emulator``
+is the ``Emulator``, whose typed control API (``configure``, ``add_faults``, ``set_account``, ``advance``,
+``reset``, ``entries``, ``wait_for``) the ``/__mock__`` handlers and the toolkit both use; its journal holds an
+``Entry`` per request, and listeners hear of each ``Change``.
 """
 
 from __future__ import annotations
@@ -8,6 +11,19 @@ from __future__ import annotations
 from ._app import create_app
 from ._clock import VirtualClock
 from ._config import Config, ConfigError, FaultRule, load_config_file
-from ._emulator import Emulator
+from ._emulator import AccountView, Emulator
+from ._journal import Change, Entry, StreamEvent
 
-__all__ = ["Config", "ConfigError", "Emulator", "FaultRule", "VirtualClock", "create_app", "load_config_file"]
+__all__ = [
+    "AccountView",
+    "Change",
+    "Config",
+    "ConfigError",
+    "Emulator",
+    "Entry",
+    "FaultRule",
+    "StreamEvent",
+    "VirtualClock",
+    "create_app",
+    "load_config_file",
+]

@@ -14,7 +14,10 @@ import typing
 
 import httpx
 
-__all__ = ["StreamingASGITransport"]
+if typing.TYPE_CHECKING:
+    from anyio.from_thread import BlockingPortal
+
+__all__ = ["PortalTransport", "StreamingASGITransport"]
 
 _ASGIApp = typing.Callable[
     [typing.MutableMapping[str, typing.Any], typing.Callable[[], typing.Awaitable[typing.Any]], typing.Any],
@@ -129,3 +132,46 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
         exchange.task = asyncio.get_running_loop().create_task(exchange.run())
         status, headers = await exchange.started
         return httpx.Response(status, headers=headers, stream=_Body(exchange))
+
+
+class _PortalBody(httpx.SyncByteStream):
+    """An async response body read from a synchronous caller, through the portal's event loop."""
+
+    def __init__(self, response: httpx.Response, portal: BlockingPortal) -> None:
+        self._response = response
+        self._portal = portal
+        self._chunks = response.aiter_raw()
+
+    def __iter__(self) -> typing.Iterator[bytes]:
+        while True:
+            chunk = self._portal.call(_next_chunk, self._chunks)
+            if chunk is None:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        self._portal.call(self._response.aclose)
+
+
+async def _next_chunk(chunks: typing.AsyncIterator[bytes]) -> bytes | None:
+    return await anext(chunks, None)
+
+
+class PortalTransport(httpx.BaseTransport):
+    """``httpx.Client(transport=PortalTransport(app, portal))``: the streaming transport for synchronous code.
+
+    The app runs on the event loop of an anyio ``BlockingPortal`` (a thread of its own); each body chunk is handed
+    over as the app sends it, as with ``StreamingASGITransport``.
+    """
+
+    def __init__(self, app: typing.Any, portal: BlockingPortal, *, client: tuple[str, int] = ("127.0.0.1", 50000)):
+        self._inner = StreamingASGITransport(app, client=client)
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()  # a request body is read whole: what a test sends is small
+        forwarded = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+        response = self._portal.call(self._inner.handle_async_request, forwarded)
+        return httpx.Response(
+            response.status_code, headers=response.headers, stream=_PortalBody(response, self._portal)
+        )
