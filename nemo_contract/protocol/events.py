@@ -22,9 +22,92 @@ from . import APP_NAME, EventFormat, HeartbeatMode
 from . import fields as f
 from .shapes import dumps
 
-__all__ = ["EventKind", "EventWriter", "TurnEvent", "classify", "comment_frame", "data_frame"]
+__all__ = [
+    "AdkActions",
+    "AdkContent",
+    "AdkEvent",
+    "AdkPart",
+    "EventKind",
+    "EventWriter",
+    "FunctionCall",
+    "FunctionResponse",
+    "StreamError",
+    "TurnEvent",
+    "TypedEvent",
+    "classify",
+    "comment_frame",
+    "data_frame",
+]
 
 JSON = typing.Any
+
+
+# -- the shapes of an event's JSON ------------------------------------------------------------------------------
+
+
+class FunctionCall(typing.TypedDict):
+    id: str
+    name: str
+    args: dict[str, JSON]
+
+
+class FunctionResponse(typing.TypedDict):
+    id: str
+    name: str
+    response: dict[str, JSON]
+
+
+class AdkPart(typing.TypedDict, total=False):
+    text: str
+    thought: bool
+    functionCall: FunctionCall
+    functionResponse: FunctionResponse
+
+
+class AdkContent(typing.TypedDict):
+    parts: list[AdkPart]
+    role: str
+
+
+class AdkActions(typing.TypedDict, total=False):
+    stateDelta: dict[str, JSON]
+    artifactDelta: dict[str, JSON]
+    requestedAuthConfigs: dict[str, JSON]
+
+
+class AdkEvent(typing.TypedDict, total=False):
+    """One ADK ``Event`` as the stream carries it (camelCase, ``exclude_none``)."""
+
+    content: AdkContent
+    invocationId: str
+    author: str
+    actions: AdkActions
+    longRunningToolIds: list[str]
+    id: str
+    timestamp: float
+    partial: bool
+    errorCode: str
+    errorMessage: str
+
+
+class TypedEvent(typing.TypedDict, total=False):
+    """One event of the typed format (``event_format=typed``); a tool result carries its ``state_delta``."""
+
+    type: typing.Required[str]
+    content: str
+    name: str
+    args: dict[str, JSON]
+    result: dict[str, JSON]
+    state_delta: dict[str, JSON]
+
+
+class StreamError(typing.TypedDict):
+    """``data: {"error": "..."}``: a failure mid-stream."""
+
+    error: str
+
+
+# -- writing -----------------------------------------------------------------------------------------------------
 
 
 class EventKind(enum.StrEnum):

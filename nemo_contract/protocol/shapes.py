@@ -14,10 +14,6 @@ from . import APP_NAME, ME, Code, RenderShape, RenderStatus
 from . import fields as f
 
 __all__ = [
-    "AdkActions",
-    "AdkContent",
-    "AdkEvent",
-    "AdkPart",
     "Balance",
     "Canvas",
     "ClaimTokenData",
@@ -26,8 +22,6 @@ __all__ = [
     "Draft",
     "DraftMeta",
     "Envelope",
-    "FunctionCall",
-    "FunctionResponse",
     "GeneratedMedia",
     "RegisterData",
     "RenderOutput",
@@ -40,11 +34,9 @@ __all__ = [
     "SessionData",
     "SessionState",
     "State",
-    "StreamError",
     "TokenData",
     "Track",
     "TurnRequest",
-    "TypedEvent",
     "UploadData",
     "UploadedFile",
     "UrlUpload",
@@ -313,68 +305,6 @@ def message_text(request: typing.Mapping[str, JSON]) -> str:
     """The user's words of a (valid) turn request: its parts' texts, one per line."""
     parts = request[f.NEW_MESSAGE][f.PARTS]
     return "\n".join(str(part.get(f.TEXT, "")) for part in parts if isinstance(part, dict))
-
-
-class FunctionCall(typing.TypedDict):
-    id: str
-    name: str
-    args: dict[str, JSON]
-
-
-class FunctionResponse(typing.TypedDict):
-    id: str
-    name: str
-    response: dict[str, JSON]
-
-
-class AdkPart(typing.TypedDict, total=False):
-    text: str
-    thought: bool
-    functionCall: FunctionCall
-    functionResponse: FunctionResponse
-
-
-class AdkContent(typing.TypedDict):
-    parts: list[AdkPart]
-    role: str
-
-
-class AdkActions(typing.TypedDict, total=False):
-    stateDelta: dict[str, JSON]
-    artifactDelta: dict[str, JSON]
-    requestedAuthConfigs: dict[str, JSON]
-
-
-class AdkEvent(typing.TypedDict, total=False):
-    """One ADK ``Event`` as the stream carries it (camelCase, ``exclude_none``)."""
-
-    content: AdkContent
-    invocationId: str
-    author: str
-    actions: AdkActions
-    longRunningToolIds: list[str]
-    id: str
-    timestamp: float
-    partial: bool
-    errorCode: str
-    errorMessage: str
-
-
-class TypedEvent(typing.TypedDict, total=False):
-    """One event of the typed format (``event_format=typed``); a tool result carries its ``state_delta``."""
-
-    type: typing.Required[str]
-    content: str
-    name: str
-    args: dict[str, JSON]
-    result: dict[str, JSON]
-    state_delta: dict[str, JSON]
-
-
-class StreamError(typing.TypedDict):
-    """``data: {"error": "..."}``: a failure mid-stream."""
-
-    error: str
 
 
 # -- renders ----------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import typing
 
 import pytest
 
-from nemo_contract.protocol import Code, RenderShape, RenderStatus, control, fields, shapes
+from nemo_contract.protocol import Code, RenderShape, RenderStatus, control, events, fields, shapes
 from nemo_contract.protocol.specs import API_SPEC, schema_validator
 
 
@@ -25,12 +25,13 @@ def _field_names() -> set[str]:
 
 def test_every_key_of_every_shape_is_a_named_field() -> None:
     named = _field_names()
-    for name, shape in _typed_dicts(shapes).items():
+    for name, shape in {**_typed_dicts(shapes), **_typed_dicts(events)}.items():
         assert set(shape.__annotations__) <= named, (name, set(shape.__annotations__) - named)
 
 
 def test_every_named_field_is_a_key_of_some_shape() -> None:
-    keys = {key for shape in _typed_dicts(shapes).values() for key in shape.__annotations__}
+    shapes_ = {**_typed_dicts(shapes), **_typed_dicts(events)}.values()
+    keys = {key for shape in shapes_ for key in shape.__annotations__}
     assert _field_names() <= keys, _field_names() - keys
 
 
