@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from nemo_contract.protocol import Code
+from nemo_contract.protocol import fields as f
 from nemo_contract.protocol.control import CONTROL
 from nemo_contract.protocol.specs import ADMIN_SPEC
 
@@ -58,14 +59,14 @@ async def config(request: Request) -> Response:
 
 async def account(request: Request) -> Response:
     emulator = emulator_of(request)
-    user_id = request.path_params["user_id"]
+    user_id = request.path_params[f.USER_ID]
     body = await read_valid_json(request, CONTROL.account, ADMIN_SPEC)
     if user_id not in emulator.store.accounts:
         raise ProtocolError(Code.NOT_FOUND, f"no account {user_id!r}")
     changes = dict(body)
-    if "expires_at" in changes:
+    if f.EXPIRES_AT in changes:
         try:
-            changes["expires_at"] = parse_time(changes["expires_at"])
+            changes[f.EXPIRES_AT] = parse_time(changes[f.EXPIRES_AT])
         except ValueError:
             raise ProtocolError(Code.BAD_REQUEST, "expires_at must be an ISO-8601 date-time") from None
     return ok(emulator.set_account(user_id, **changes))

@@ -177,7 +177,7 @@ def _own_session(request: Request) -> Session:
     emulator = emulator_of(request)
     token, _ = emulator.authenticate(request)
     emulator.own_user(token, request.path_params["user"])
-    return emulator.session_of(token, request.path_params["session_id"])
+    return emulator.session_of(token, request.path_params[f.SESSION_ID])
 
 
 async def state(request: Request) -> Response:
@@ -328,7 +328,7 @@ async def serve_generated(request: Request) -> Response:
     from ._media import render_mp3, render_mp4
 
     emulator = emulator_of(request)
-    stem, _, suffix = request.path_params["name"].rpartition(".")
+    stem, _, suffix = request.path_params[f.NAME].rpartition(".")
     media = emulator.store.generated.get(stem)
     kinds = {"mp4": "video", "mp3": "audio"}
     if media is None or kinds.get(suffix) != media.get(f.MEDIA_TYPE):
@@ -352,6 +352,6 @@ async def serve_generated(request: Request) -> Response:
 
 async def serve_upload(request: Request) -> Response:
     found = emulator_of(request).store.uploads.get(request.path_params["file_id"])
-    if found is None or found.filename != request.path_params["filename"]:
+    if found is None or found.filename != request.path_params[f.FILENAME]:
         raise ProtocolError(Code.NOT_FOUND, "no such file")
     return MediaFile(found.path, filename=found.filename)

@@ -70,7 +70,7 @@ class Config:
     on_disconnect: OnDisconnect = OnDisconnect.CONTINUE
     render_shape: RenderShape = RenderShape.TOPLEVEL
     turn_durations: dict[str, tuple[float, float]] = dataclasses.field(
-        default_factory=lambda: {"text": (5.0, 15.0), "edit": (10.0, 30.0), "generation": (100.0, 300.0)}
+        default_factory=lambda: dict(text=(5.0, 15.0), edit=(10.0, 30.0), generation=(100.0, 300.0))
     )
     render_duration: tuple[float, float] = (30.0, 90.0)
     credit_costs: dict[str, int] = dataclasses.field(default_factory=lambda: {"generation": 10, "edit": 5, "chat": 0})

@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from nemo_contract.protocol import PATHS, Code, OnDisconnect
 from nemo_contract.protocol import fields as f
 from nemo_contract.protocol.control import StreamEnd
-from nemo_contract.protocol.shapes import message_text
+from nemo_contract.protocol.shapes import TURN_REQUEST_ALIASES, message_text
 
 from ._emulator import emulator_of
 from ._envelope import read_json
@@ -37,15 +37,13 @@ if typing.TYPE_CHECKING:
 
 __all__ = ["run_sse"]
 
-#: ADK accepts camelCase aliases of the request fields; so does the emulator.
-_ALIASES = {"appName": f.APP, "userId": f.USER_ID, "sessionId": f.SESSION_ID, "newMessage": f.NEW_MESSAGE}
 #: Messages at least this long are planned in a worker thread.
 LONG_MESSAGE = 2000
 
 
 def _snake_case(body: typing.Any) -> typing.Any:
     if isinstance(body, dict):
-        for alias, name in _ALIASES.items():
+        for alias, name in TURN_REQUEST_ALIASES.items():
             if alias in body and name not in body:
                 body[name] = body.pop(alias)
     return body

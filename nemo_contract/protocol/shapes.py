@@ -14,6 +14,7 @@ from . import APP_NAME, ME, Code, RenderShape, RenderStatus
 from . import fields as f
 
 __all__ = [
+    "TURN_REQUEST_ALIASES",
     "Balance",
     "Canvas",
     "ClaimTokenData",
@@ -299,6 +300,15 @@ def turn_request(session_id: str, text: str, *, user_id: str = ME, app_name: str
         f.SESSION_ID: session_id,
         f.NEW_MESSAGE: {f.PARTS: [{f.TEXT: text}]},
     }
+
+
+#: The camelCase aliases ADK accepts for a turn request's fields (``RunAgentRequest`` populates by either name).
+TURN_REQUEST_ALIASES: typing.Final = {
+    "appName": f.APP,
+    "userId": f.USER_ID,
+    "sessionId": f.SESSION_ID,
+    "newMessage": f.NEW_MESSAGE,
+}
 
 
 def message_text(request: typing.Mapping[str, JSON]) -> str:

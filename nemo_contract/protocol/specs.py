@@ -12,7 +12,16 @@ import typing
 if typing.TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-__all__ = ["ADMIN_SPEC", "API_SPEC", "load_spec", "pointer", "schema_validator", "spec_path"]
+__all__ = [
+    "ADMIN_SPEC",
+    "API_SPEC",
+    "HTTP_METHODS",
+    "load_spec",
+    "operations",
+    "pointer",
+    "schema_validator",
+    "spec_path",
+]
 
 API_SPEC = "nemovideo.openapi.yaml"
 ADMIN_SPEC = "mock-admin.openapi.yaml"
@@ -42,6 +51,18 @@ def load_spec(name: str = API_SPEC) -> dict[str, typing.Any]:
     if not isinstance(document, dict):
         raise ValueError(f"spec {name!r} is not a mapping")
     return document
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def operations(document: dict[str, typing.Any]) -> typing.Iterator[tuple[str, str, dict[str, typing.Any]]]:
+    """(method, path, operation) of every operation of a parsed document, in document order (path-level keys such
+    as ``parameters`` are not operations)."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield method, path, operation
 
 
 #: The URI the documents are registered under, so their local ``$ref``s resolve.

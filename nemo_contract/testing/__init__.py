@@ -2,7 +2,7 @@
 
 * ``Emulated``: a fresh emulator in this process, with httpx clients wired to it (no network); ``Served``: the
   same behind a real uvicorn on a free loopback port, for code that opens its own connections or is not Python.
-  Both carry the emulator's typed control API as ``.emulator``.
+  Both carry the emulator's typed control API as ``.emulator``. ``serve(app)`` runs any ASGI app that way.
 * ``StreamingASGITransport`` (async) and ``PortalTransport`` (sync): httpx transports that run an ASGI app
   in-process with bodies streamed as the app sends them, so a ``/run_sse`` turn arrives event by event.
 
@@ -11,7 +11,16 @@ Importing this package costs no starlette or uvicorn: they load when an emulator
 
 from __future__ import annotations
 
-from ._emulated import BASE_URL, START, Clock, Emulated, Served
+from ._emulated import BASE_URL, START, Clock, Emulated, Served, serve
 from ._transport import PortalTransport, StreamingASGITransport
 
-__all__ = ["BASE_URL", "START", "Clock", "Emulated", "PortalTransport", "Served", "StreamingASGITransport"]
+__all__ = [
+    "BASE_URL",
+    "START",
+    "Clock",
+    "Emulated",
+    "PortalTransport",
+    "Served",
+    "StreamingASGITransport",
+    "serve",
+]

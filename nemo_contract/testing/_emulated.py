@@ -116,12 +116,36 @@ class Emulated:
         self.close()
 
 
+@contextlib.contextmanager
+def serve(app: typing.Any, *, host: str = "127.0.0.1", startup_timeout: float = 10.0) -> typing.Iterator[str]:
+    """Run any ASGI app under a real uvicorn on a free loopback port, in a thread; yields its base URL.
+
+    The port is chosen by the system (port 0), so servers can run side by side (pytest-xdist).
+    """
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=0, log_level="error", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="nemo-serve", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the server did not start listening")
+            time.sleep(0.005)
+        bound, port = server.servers[0].sockets[0].getsockname()[:2]
+        yield f"http://{f'[{bound}]' if ':' in bound else bound}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 class Served:
     """An emulator behind a real uvicorn on a free loopback port, in a thread: for code that opens its own
     connections, or is not Python. ``url`` is its base URL once started.
 
     ``with Served(seed=7, clock="real", time_scale=1000) as served: run(["my-client"], env={"NEMO_API_URL":
-    served.url})``. The port is chosen by the system (port 0), so servers can run side by side (pytest-xdist).
+    served.url})``.
     """
 
     def __init__(
@@ -134,7 +158,6 @@ class Served:
         clock_start: float | None = None,
         data_dir: pathlib.Path | None = None,
         host: str = "127.0.0.1",
-        startup_timeout: float = 10.0,
     ) -> None:
         self.app = _app(
             seed=seed, clock=clock, time_scale=time_scale, config=config, clock_start=clock_start, data_dir=data_dir
@@ -142,34 +165,21 @@ class Served:
         self.emulator: Emulator = self.app.state.emulator
         self.host = host
         self.url = ""
-        self._startup_timeout = startup_timeout
-        self._server: typing.Any = None
-        self._thread: threading.Thread | None = None
+        self._serving: contextlib.AbstractContextManager[str] | None = None
 
     def start(self) -> str:
-        import uvicorn
-
-        config = uvicorn.Config(self.app, host=self.host, port=0, log_level="error", lifespan="on")
-        self._server = server = uvicorn.Server(config)
-        self._thread = thread = threading.Thread(target=server.run, name="nemo-emulator", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + self._startup_timeout
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                self.emulator.close()
-                raise RuntimeError("the emulator did not start listening")
-            time.sleep(0.005)
-        host, port = server.servers[0].sockets[0].getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{port}"
+        self._serving = serve(self.app, host=self.host)
+        try:
+            self.url = self._serving.__enter__()
+        except BaseException:
+            self.emulator.close()
+            raise
         return self.url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._serving is not None:
+            self._serving.__exit__(None, None, None)
+            self._serving = None
         self.emulator.close()
 
     def __enter__(self) -> Served:

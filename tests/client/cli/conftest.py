@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from ...client_fixtures import LiveHarness, live_harness_fixture  # noqa: F401 - fixtures
+from ..harness import LiveHarness
 from .runner import CLI
 
 

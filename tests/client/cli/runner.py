@@ -8,7 +8,7 @@ import typing
 
 from nemo_contract._cli import main
 
-from ...client_fixtures import LiveHarness
+from ..harness import LiveHarness
 
 __all__ = ["CLI", "TTY", "Run"]
 

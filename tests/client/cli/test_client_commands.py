@@ -14,8 +14,8 @@ import pytest
 from nemo_contract._cli import main
 from nemo_contract.protocol import DEFAULT_BASE_URL
 
-from ...client_fixtures import GENERATE, LiveHarness
-from ...test_client_export import probe
+from ...helpers import probe_video as probe
+from ..harness import GENERATE, LiveHarness
 from .runner import CLI, Run
 
 pytestmark = pytest.mark.live

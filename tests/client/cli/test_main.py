@@ -15,7 +15,7 @@ import nemo_contract._cli
 from nemo_contract._cli import EXIT_CODES, main
 from nemo_contract._cli._commands import CommandError, Commands, Invocation
 
-from ...client_fixtures import LiveHarness
+from ..harness import LiveHarness
 from .runner import CLI
 
 pytestmark = pytest.mark.live

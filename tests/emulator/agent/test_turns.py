@@ -10,9 +10,9 @@ import pytest
 
 from mock_server._emulator import Emulator
 from tests.clips import make_mp4
-from tests.conftest import new_session, new_token
 from tests.streams import Turn, run_turn, turn_body
 
+from ...helpers import new_session, new_token
 from .conftest import SchemaErrors
 
 pytestmark = pytest.mark.anyio

@@ -1,0 +1,111 @@
+"""The reference client's world in its tests: the emulator and a factory of clients bound to it.
+
+``Harness``: the emulator in-process (``nemo_contract.testing.Emulated``) on a fast virtual clock (1000 virtual
+seconds per real second, so a 5-minute generation takes 0.3 s), driven by an ``AsyncClient`` over the streaming
+transport. The client's clock is the emulator's and its sleep advances the emulator's clock (and is recorded), so
+nothing waits in real time. ``LiveHarness``: the same emulator under a real uvicorn (``Served``), driven by the
+synchronous ``Client``. The fixtures are in ``tests/client/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+import typing
+
+from mock_server import Emulator, Entry
+from nemo_contract import AsyncClient, Client, Message, MessageKind
+from nemo_contract.testing import Emulated, Served, StreamingASGITransport
+
+from ..clips import make_mp4
+
+__all__ = ["FAST", "GENERATE", "Harness", "LiveHarness", "texts"]
+
+#: Virtual seconds per real second of the fast emulators.
+FAST = 1000.0
+GENERATE = "generate a 10-second video of a city timelapse with lo-fi music"
+
+
+def texts(messages: typing.Iterable[Message], kind: MessageKind | None = None) -> list[str]:
+    return [m.text for m in messages if kind is None or m.kind is kind]
+
+
+class _Base:
+    emulator: Emulator
+    base_url: str
+    folder: pathlib.Path
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def configure(self, **knobs: typing.Any) -> None:
+        """Change the emulator's knobs (as ``PUT /__mock__/config`` does; fault rules count afresh)."""
+        self.emulator.configure(**knobs)
+
+    def faults(self, *rules: dict[str, typing.Any]) -> None:
+        self.emulator.configure(faults=list(rules))
+
+    def account(self, user_id: str, **fields: typing.Any) -> None:
+        self.emulator.set_account(user_id, **fields)
+
+    def journal(self, method: str | None = None, path: str | None = None) -> list[Entry]:
+        return self.emulator.entries(method=method, path=path)
+
+    def requests(self) -> list[tuple[str, str, int | None]]:
+        """(method, path, code) of every API request so far."""
+        return [(e.method, e.path, e.code) for e in self.journal()]
+
+    def clip(self, name: str = "city_timelapse", **size: typing.Any) -> pathlib.Path:
+        return make_mp4(self.folder / name, **{"width": 320, "height": 180, "duration": 2.0, **size})
+
+
+class Harness(_Base):
+    """The emulator in-process (fast clock) and a factory of ``AsyncClient``s bound to it."""
+
+    def __init__(self, emulated: Emulated, folder: pathlib.Path) -> None:
+        super().__init__()
+        self.emulated = emulated
+        self.app = emulated.app
+        self.emulator = emulated.emulator
+        self.base_url = emulated.base_url
+        self.folder = folder
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.emulator.advance(seconds)
+
+    def client(self, **options: typing.Any) -> AsyncClient:
+        settings: dict[str, typing.Any] = {
+            "base_url": self.base_url,
+            "transport": StreamingASGITransport(self.app),
+            "clock": self.emulator.clock.now,
+            "sleep": self.sleep,
+            "download_dir": self.folder,
+            **options,
+        }
+        return AsyncClient(**settings)
+
+
+class LiveHarness(_Base):
+    """The emulator under uvicorn (fast clock), and ``Client``s whose sleep is scaled to it."""
+
+    def __init__(self, served: Served, folder: pathlib.Path) -> None:
+        super().__init__()
+        self.app = served.app
+        self.emulator = served.emulator
+        self.base_url = served.url
+        self.folder = folder
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        time.sleep(seconds / FAST)
+
+    def client(self, **options: typing.Any) -> Client:
+        settings: dict[str, typing.Any] = {
+            "base_url": self.base_url,
+            "clock": self.emulator.clock.now,
+            "sleep": self.sleep,
+            "download_dir": self.folder,
+            **options,
+        }
+        return Client(**settings)

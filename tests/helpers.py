@@ -1,0 +1,72 @@
+"""Small helpers the tests share (fixtures live in the conftest files, where pytest finds them)."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import httpx
+
+from nemo_contract.testing import START
+
+__all__ = ["BASE", "SKILL_HEADERS", "START", "new_session", "new_token", "probe_video", "start_mock", "stop_process"]
+
+BASE = "http://emulator.test"
+SKILL_HEADERS = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
+
+
+async def new_token(client: httpx.AsyncClient, client_id: str = "client-1") -> tuple[str, str]:
+    """(token, user_id) for a client id."""
+    response = await client.post("/api/auth/anonymous-token", headers={"X-Client-Id": client_id})
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    return data["token"], data["user_id"]
+
+
+async def new_session(client: httpx.AsyncClient, token: str, language: str | None = "en") -> str:
+    body: dict[str, str] = {"task_name": "project"}
+    if language is not None:
+        body["language"] = language
+    response = await client.post(
+        "/api/tasks/me/with-session/nemo_agent", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    session_id: str = response.json()["data"]["session_id"]
+    return session_id
+
+
+def probe_video(path: pathlib.Path) -> tuple[str, int, int]:
+    """(codec, width, height) of a video file's first video stream."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return stream.codec_context.name, stream.codec_context.width, stream.codec_context.height
+
+
+def start_mock(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """``nemo-mock serve`` on a free port as a subprocess: the process and its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("nemo-mock: serving http://127.0.0.1:"), line + (
+        process.stderr.read() if process.stderr else ""
+    )
+    return process, line.split()[2]
+
+
+def stop_process(process: subprocess.Popen[str], sig: int) -> tuple[int, str]:
+    """Send ``sig`` and wait for the process: its exit status and what it wrote on standard error."""
+    process.send_signal(sig)
+    try:
+        _, err = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return process.returncode, err
