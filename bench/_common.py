@@ -209,6 +209,7 @@ def mock_command(*args: str) -> list[str]:
     tree = os.environ.get("NEMO_BENCH_TREE")
     if tree:
         return tree_command(tree, "serve", *args)
+    args = ("--quiet", *args)  # no line per request: the bench measures serving, not a terminal
     script = pathlib.Path(sys.executable).parent / "nemo-mock"
     if script.exists():
         return [str(script), "serve", *args]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ._app import create_app
 from ._clock import VirtualClock
-from ._config import Config, ConfigError, FaultRule, load_config_file
+from ._config import Config, ConfigError, FaultRule, load_config_file, load_preset
 from ._emulator import AccountView, Emulator
 from ._journal import Change, Entry, StreamEvent
 
@@ -26,4 +26,5 @@ __all__ = [
     "VirtualClock",
     "create_app",
     "load_config_file",
+    "load_preset",
 ]

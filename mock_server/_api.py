@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from nemo_contract.protocol import (
     ACCEPTED_FORMATS_TEXT,
+    CLAIM_TOKEN_LIFETIME,
     MAX_UPLOAD_BYTES,
     PATHS,
     Code,
@@ -26,7 +27,15 @@ from nemo_contract.protocol import (
     file_type_for,
 )
 from nemo_contract.protocol import fields as f
-from nemo_contract.protocol.shapes import SessionData, SessionState, TokenData, UploadData, UploadedFile, balance
+from nemo_contract.protocol.shapes import (
+    ClaimTokenData,
+    SessionData,
+    SessionState,
+    TokenData,
+    UploadData,
+    UploadedFile,
+    balance,
+)
 
 from ._clock import iso8601
 from ._disk import Area, DiskFull
@@ -127,6 +136,23 @@ async def issue_token(request: Request) -> Response:
         f.EXPIRES_AT: iso8601(token.expires_at),
         f.CREDITS: account.available,
     }
+    return ok(data)
+
+
+async def claim_token(request: Request) -> Response:
+    """``POST /api/auth/claim-token``: a token the user's browser redeems to claim the anonymous work of one
+    session (the newest skill turns it into ``<web>/workspace/claim?ct=...``). The session must be the caller's,
+    and ``task_id`` its task; anything else is 1002, as with every session."""
+    emulator = emulator_of(request)
+    token, _ = emulator.authenticate(request)
+    body = await read_valid_json(request, PATHS.claim_token)
+    session = emulator.session_of(token, body[f.SESSION_ID])
+    if session.task_id != body[f.TASK_ID]:
+        raise ProtocolError(Code.SESSION_NOT_FOUND, "no such task in this session")
+    store = emulator.store
+    claim = store.ids.claim_token()
+    store.claims[claim] = (token.user_id, session.session_id, emulator.clock.now() + CLAIM_TOKEN_LIFETIME)
+    data: ClaimTokenData = {f.CLAIM_TOKEN: claim, f.EXPIRES_IN: CLAIM_TOKEN_LIFETIME}
     return ok(data)
 
 

@@ -37,6 +37,7 @@ def _routes() -> list[Route]:
         (PATHS.run_sse, _sse.run_sse, ["POST"]),
         (PATHS.anonymous_token, _api.issue_token, ["POST"]),
         (PATHS.create_session, _api.new_session, ["POST"]),
+        (PATHS.claim_token, _api.claim_token, ["POST"]),
         (PATHS.upload, _api.upload, ["POST"]),
         (PATHS.render_start, _renders.start_render, ["POST"]),
         (PATHS.render_cancel, _renders.cancel_render, ["POST"]),

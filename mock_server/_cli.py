@@ -149,6 +149,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TIME",
         help="virtual time at start, ISO-8601 (default: now); with --seed and --time-scale 0, runs repeat exactly",
     )
+    serve.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="a shipped configuration, under --config: documented-costs (the documents' credit costs: 100 a "
+        "generation, 50 an edit, so a first anonymous session meets 2001)",
+    )
     serve.add_argument("--config", type=pathlib.Path, help="YAML or JSON file of knobs and fault rules")
     serve.add_argument(
         "--data-dir",
@@ -160,6 +166,9 @@ def _parser() -> argparse.ArgumentParser:
         type=_bytes,
         metavar="SIZE",
         help="cap of the emulator's files under the data dir, e.g. 500M or 2G (default 2G; the knob max_disk)",
+    )
+    serve.add_argument(
+        "--quiet", action="store_true", help="no line per request (by default each one is shown as it ends)"
     )
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument(
@@ -240,12 +249,30 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
         return _sample_clip(args)
     import uvicorn
 
+    from nemo_contract.protocol.control import StreamEnd
+
     from ._app import create_app
-    from ._config import Config, ConfigError, load_config_file
+    from ._config import Config, ConfigError, load_config_file, load_preset
+    from ._journal import Change, Entry
     from ._server import server_config
 
+    def show_request(entry: Entry, change: Change) -> None:
+        """One short line per request as it ends: method, path, status and code (never a token or a query)."""
+        if change is not Change.END:
+            return
+        status = "-" if entry.status is None else str(entry.status)
+        if entry.events is not None:
+            how = f"stream {entry.end.value if entry.end else 'open'}, {len(entry.events)} events"
+        else:
+            how = "file" if entry.code is None and entry.status == 200 else f"code {entry.code}"
+        if entry.end is StreamEnd.CLIENT_GONE and entry.events is None:
+            how = "client gone"
+        print(f"nemo-mock: {entry.method} {entry.path} {status} {how}", flush=True)
+
     try:
-        config = load_config_file(args.config) if args.config else None
+        config = load_preset(args.preset) if args.preset else None
+        if args.config:
+            config = load_config_file(args.config, config)
         if args.max_disk is not None:
             config = (config or Config()).merged({"max_disk": args.max_disk})
     except ConfigError as exc:
@@ -269,6 +296,8 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
         return 2
 
     emulator = app.state.emulator
+    if not args.quiet:
+        emulator.journal.subscribe(show_request)
 
     class Server(uvicorn.Server):
         loop: asyncio.AbstractEventLoop | None = None

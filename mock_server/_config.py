@@ -27,7 +27,7 @@ from ._disk import DEFAULT_MAX_DISK
 from ._errors import ProtocolError
 from ._validation import validate_body
 
-__all__ = ["Config", "ConfigError", "FaultRule", "load_config_file"]
+__all__ = ["PRESETS", "Config", "ConfigError", "FaultRule", "load_config_file", "load_preset", "preset_names"]
 
 CONFIG_PATH = "/__mock__/config"
 
@@ -168,8 +168,24 @@ def _build(values: dict[str, typing.Any]) -> Config:
     )
 
 
-def load_config_file(path: pathlib.Path) -> Config:
-    """A configuration from a YAML or JSON file (JSON is YAML); ConfigError names the problem in one line."""
+#: Configurations shipped with the emulator, by name (``nemo-mock serve --preset NAME``).
+PRESETS = pathlib.Path(__file__).parent / "presets"
+
+
+def preset_names() -> list[str]:
+    return sorted(path.stem for path in PRESETS.glob("*.yaml"))
+
+
+def load_preset(name: str, base: Config | None = None) -> Config:
+    """A shipped configuration (``documented-costs``: the credit costs of the documents) over ``base``."""
+    if name not in preset_names():
+        raise ConfigError(f"no preset {name!r}; the presets are: {', '.join(preset_names())}")
+    return load_config_file(PRESETS / f"{name}.yaml", base)
+
+
+def load_config_file(path: pathlib.Path, base: Config | None = None) -> Config:
+    """A configuration from a YAML or JSON file (JSON is YAML), over ``base`` (the defaults when None);
+    ConfigError names the problem in one line."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -190,6 +206,6 @@ def load_config_file(path: pathlib.Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of knobs, not {type(data).__name__}")
     try:
-        return Config().merged(data)
+        return (base or Config()).merged(data)
     except ConfigError as exc:
         raise ConfigError(f"config file {path}: {exc}") from None

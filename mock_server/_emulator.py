@@ -168,7 +168,7 @@ class Emulator:
         for task in list(self._detached):
             task.cancel()
         self.clock.reset(start=self._clock_start)
-        self.journal = Journal(self.initial_config.journal_size)
+        self.journal.clear()
         self.epoch += 1
         self._install(self.initial_config, Store(self.seed, epoch=self.epoch))
         self.disk.renew()

@@ -276,6 +276,15 @@ class Journal:
         # Made only while someone waits in wait_for: recording a request then costs no event.
         self._changed: anyio.Event | None = None
 
+    def clear(self) -> None:
+        """Forget every entry and number from 1 again (a reset); listeners stay."""
+        for entry in self._entries:
+            entry.journal = None
+        self._entries.clear()
+        self._bytes = 0
+        self._seq = 0
+        self.notify_all()
+
     def resize(self, size: int) -> None:
         self._size = max(size, 1)
         self._trim()

@@ -55,6 +55,7 @@ class _TurnResponse(EventSourceResponse):
     def __init__(self, turn: Turn, entry: Entry | None) -> None:
         self.turn = turn
         self.entry = entry
+        self.drained = False  # every event the turn handed out was sent
         self.events, self.play = turn.open()
         # A stopping server sets turn.shutdown; the turn then ends its stream, with the final chunk.
         super().__init__(
@@ -72,6 +73,7 @@ class _TurnResponse(EventSourceResponse):
                 yield sent.frame
                 if entry is not None:  # noted once it is sent (the next one is asked for after that)
                     entry.add_event(sent.kind, sent.at, sent.frame)
+        self.drained = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         turn, entry = self.turn, self.entry
@@ -79,12 +81,10 @@ class _TurnResponse(EventSourceResponse):
             entry.start_stream()
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self.play)
         turn.emulator.detach(task)
-        heard = False
         try:
             await super().__call__(scope, receive, send)
-            heard = True
         finally:
-            if not heard or (turn.listening and turn.end is None):
+            if not self.drained:  # the client left (or the server stopped) before the stream's end was sent
                 turn.client_gone()
                 if turn.on_disconnect is OnDisconnect.CANCEL:
                     # Stopped now, and settled now: the session is free before the client can ask again.
@@ -92,7 +92,7 @@ class _TurnResponse(EventSourceResponse):
                     turn.settle()
             if entry is not None:
                 gone = StreamEnd.SHUTDOWN if turn.shutdown.is_set() else StreamEnd.CLIENT_GONE
-                entry.finish(turn.end if heard and turn.end is not None else gone)
+                entry.finish(turn.end if self.drained and turn.end is not None else gone)
 
 
 async def run_sse(request: Request) -> Response:

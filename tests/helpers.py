@@ -45,10 +45,11 @@ def probe_video(path: pathlib.Path) -> tuple[str, int, int]:
         return stream.codec_context.name, stream.codec_context.width, stream.codec_context.height
 
 
-def start_mock(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """``nemo-mock serve`` on a free port as a subprocess: the process and its base URL."""
+def start_mock(*args: str, quiet: bool = True) -> tuple[subprocess.Popen[str], str]:
+    """``nemo-mock serve`` on a free port as a subprocess: the process and its base URL. Quiet by default: a line
+    per request on a pipe nobody reads would fill it and stop the server."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *(["--quiet"] if quiet else []), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -21,6 +21,8 @@ __all__ = [
     "ACCEPTED_FORMATS_TEXT",
     "APP_NAME",
     "ATTRIBUTION_HEADERS",
+    "CLAIM_PATH",
+    "CLAIM_TOKEN_LIFETIME",
     "DEFAULT_BASE_URL",
     "DEFAULT_LANGUAGE",
     "DEFAULT_RETRY_AFTER",
@@ -62,6 +64,10 @@ DEFAULT_LANGUAGE = "en"
 
 #: Anonymous tokens live seven days (both skill documents).
 TOKEN_LIFETIME = 7 * 24 * 3600.0
+#: A claim token (``POST /api/auth/claim-token``) lives seven days too: its answer's ``expires_in``.
+CLAIM_TOKEN_LIFETIME = 7 * 24 * 3600
+#: Where the newest skill sends a user to claim anonymous work: ``<web>/workspace/claim?ct=<claim_token>``.
+CLAIM_PATH = "/workspace/claim"
 #: "Max file size is 500MB"; read as binary megabytes, the way upload proxies count.
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 #: "wait 30s and retry once" when no Retry-After header says otherwise.
@@ -169,6 +175,7 @@ class _Paths(typing.NamedTuple):
     render_poll: str
     render_cancel: str
     render_download: str
+    claim_token: str
 
 
 #: Path templates; ``{user}`` is ``me`` (or the token's own user id).
@@ -183,9 +190,11 @@ PATHS = _Paths(
     render_poll="/api/render/proxy/lambda/{render_id}",
     render_cancel="/api/render/proxy/lambda/{render_id}/cancel",
     render_download="/api/render/proxy/{render_id}/download",
+    claim_token="/api/auth/claim-token",
 )
 
-#: Every operation of the API: the eight of the skill documents, then cancel and download.
+#: Every operation of the API: the eight of the skill documents, cancel and download, and the newest skill's
+#: claim of anonymous work.
 ENDPOINTS: typing.Final = (
     ("POST", PATHS.anonymous_token),
     ("POST", PATHS.create_session),
@@ -197,6 +206,7 @@ ENDPOINTS: typing.Final = (
     ("GET", PATHS.render_poll),
     ("POST", PATHS.render_cancel),
     ("GET", PATHS.render_download),
+    ("POST", PATHS.claim_token),
 )
 
 

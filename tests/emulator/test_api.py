@@ -7,6 +7,7 @@ import pytest
 
 from mock_server._emulator import Emulator
 from nemo_contract.protocol import MESSAGES, TOKEN_LIFETIME, Code, register_url
+from nemo_contract.protocol.specs import API_SPEC, schema_validator
 
 from ..helpers import new_session, new_token
 
@@ -191,3 +192,43 @@ async def test_unknown_paths_and_methods_get_envelopes(
 
 async def test_register_url_of_anonymous_users_ends_with_bind_user_id() -> None:
     assert register_url("anon_1").endswith("?bind=anon_1")
+
+
+async def test_a_claim_token_is_issued_for_the_callers_own_session(client: httpx.AsyncClient) -> None:
+    token, _ = await new_token(client)
+    auth = {"Authorization": f"Bearer {token}"}
+    created = await client.post("/api/tasks/me/with-session/nemo_agent", json={"task_name": "project"}, headers=auth)
+    task_id, session_id = created.json()["data"]["task_id"], created.json()["data"]["session_id"]
+    body = {"task_id": task_id, "session_id": session_id}
+    first = await client.post("/api/auth/claim-token", json=body, headers=auth)
+    second = await client.post("/api/auth/claim-token", json=body, headers=auth)
+    assert first.status_code == 200
+    validator = schema_validator("#/components/schemas/ClaimTokenEnvelope", API_SPEC)
+    assert not [e.message for e in validator.iter_errors(first.json())]
+    assert first.json()["data"]["expires_in"] == 604800
+    assert first.json()["data"]["claim_token"] != second.json()["data"]["claim_token"]
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status", "code"),
+    [
+        ("owner", {"task_id": "task_nope", "session_id": "SESSION"}, 404, 1002),  # not the session's task
+        ("other", {"task_id": "TASK", "session_id": "SESSION"}, 404, 1002),  # another user's session
+        ("owner", {"task_id": "TASK", "session_id": "1234567890123456789"}, 404, 1002),
+        ("nobody", {"task_id": "TASK", "session_id": "SESSION"}, 401, 1001),
+        ("owner", {"task_id": "TASK"}, 400, 400),
+        ("owner", {"task_id": 7, "session_id": "SESSION"}, 400, 400),
+    ],
+)
+async def test_a_claim_token_follows_the_session_rules(
+    client: httpx.AsyncClient, who: str, body: dict[str, object], status: int, code: int
+) -> None:
+    token, _ = await new_token(client)
+    other, _ = await new_token(client, "someone-else")
+    auth = {"Authorization": f"Bearer {token}"}
+    created = (await client.post("/api/tasks/me/with-session/nemo_agent", json={"task_name": "p"}, headers=auth)).json()
+    real = {"TASK": created["data"]["task_id"], "SESSION": created["data"]["session_id"]}
+    sent = {key: real.get(value, value) if isinstance(value, str) else value for key, value in body.items()}
+    headers = {"owner": auth, "other": {"Authorization": f"Bearer {other}"}, "nobody": {}}[who]
+    response = await client.post("/api/auth/claim-token", json=sent, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (status, code)

@@ -12,36 +12,14 @@ import typing
 import httpx
 import pytest
 
+from ..helpers import start_mock as _start
+from ..helpers import stop_process as _stop
+
 pytestmark = pytest.mark.live
 
 #: The two server stacks: uvicorn alone (h11 on asyncio) and as installed (httptools on uvloop).
 STACK_FLAGS = [("--http", "h11", "--loop", "asyncio"), ("--http", "httptools", "--loop", "uvloop")]
 STACKS = [pytest.param(flags, id=f"{flags[1]}-{flags[3]}") for flags in STACK_FLAGS]
-
-
-def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("nemo-mock: serving http://127.0.0.1:"), line + (
-        process.stderr.read() if process.stderr else ""
-    )
-    return process, line.split()[2]
-
-
-def _stop(process: subprocess.Popen[str], sig: int) -> tuple[int, str]:
-    process.send_signal(sig)
-    try:
-        _, err = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    return process.returncode, err
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -310,3 +288,67 @@ def test_without_seed_a_random_one_is_drawn_and_printed() -> None:
             _stop(process, signal.SIGTERM)
     (seed_a, token_a), (seed_b, token_b) = seen
     assert seed_a != seed_b and token_a != token_b
+
+
+def test_serve_shows_one_short_line_per_request_and_never_a_token() -> None:
+    process, url = _start("--seed", "3", quiet=False)
+    try:
+        token = httpx.post(f"{url}/api/auth/anonymous-token", headers={"X-Client-Id": "c"}, timeout=5).json()
+        value = token["data"]["token"]
+        httpx.get(f"{url}/api/credits/balance/simple?token={value}", headers={"Authorization": f"Bearer {value}"})
+        httpx.get(f"{url}/api/credits/balance/simple", timeout=5)
+        httpx.get(f"{url}/__mock__/health", timeout=5)  # the control plane is not shown
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=15)
+    lines = out.splitlines()
+    assert process.returncode == 0
+    assert lines == [
+        "nemo-mock: POST /api/auth/anonymous-token 200 code 0",
+        "nemo-mock: GET /api/credits/balance/simple 200 code 0",
+        "nemo-mock: GET /api/credits/balance/simple 401 code 1001",
+    ]
+    assert value not in "\n".join(lines)
+
+
+def test_quiet_serve_shows_no_request() -> None:
+    process, url = _start("--seed", "3")
+    try:
+        httpx.get(f"{url}/api/credits/balance/simple", timeout=5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=15)
+    assert out == ""
+
+
+def test_the_documented_costs_preset_meets_a_first_session_with_2001(tmp_path: pathlib.Path) -> None:
+    """100 credits, a generation at 100 and an edit at 50: the second paid turn of a new anonymous user is 2001."""
+    process, url = _start("--preset", "documented-costs", "--time-scale", "100000")
+    try:
+        health = httpx.get(f"{url}/__mock__/config", timeout=5).json()["data"]
+        assert (health["credit_costs"], health["initial_credits"]) == (
+            {"generation": 100, "edit": 50, "chat": 0},
+            100,
+        )
+        token = httpx.post(f"{url}/api/auth/anonymous-token", headers={"X-Client-Id": "c"}, timeout=5).json()
+        auth = {"Authorization": f"Bearer {token['data']['token']}"}
+        sid = httpx.post(
+            f"{url}/api/tasks/me/with-session/nemo_agent", json={"task_name": "p"}, headers=auth, timeout=5
+        ).json()["data"]["session_id"]
+        body = {"app_name": "nemo_agent", "session_id": sid, "new_message": {"parts": [{"text": ""}]}}
+        for text, status in (("generate a 10-second video of waves", 200), ("add background music", 402)):
+            body["new_message"] = {"parts": [{"text": text}]}
+            with httpx.stream("POST", f"{url}/run_sse", json=body, headers=auth, timeout=30) as turn:
+                answer = turn.read()
+            assert turn.status_code == status, answer
+        assert b'"code":2001' in answer and b"register?bind=anon_" in answer
+    finally:
+        _stop(process, signal.SIGTERM)
+
+
+def test_an_unknown_preset_is_one_line_and_exit_2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", "--preset", "cheap"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert result.stderr == "nemo-mock: no preset 'cheap'; the presets are: documented-costs\n"

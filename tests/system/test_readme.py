@@ -70,6 +70,9 @@ def test_the_curl_walk_through_works_as_written_under_sh(tmp_path: pathlib.Path)
         _stop(process, 15)
     assert result.returncode == 0, result.stderr
     assert '"file_type":"video"' in result.stdout
+    assert re.search(
+        r"^Claim it later at https://nemovideo.com/workspace/claim\?ct=clm_[A-Za-z0-9]{32}$", result.stdout, re.M
+    )
     assert "data: {" in result.stdout and '"status":"completed"' in result.stdout
     for line in result.stdout.splitlines():  # every JSON answer on a line of its own
         if line.startswith(("{", "[")):
