@@ -2,24 +2,28 @@
 
 ``render_mp4`` writes a genuine H.264 MP4 of a still picture quickly enough to do on request: one closed GOP is
 encoded once (and cached), then the file is built by muxing copies of those packets with shifted timestamps, so
-a 30-minute file costs no encoding. ``av`` is imported inside the functions that use it, to keep the package's
-import time low.
+a 30-minute file costs no encoding. The draft's audio tracks become an AAC track the same way: a steady tone
+(one encoded frame per loudness, cached) where a segment plays, an encoded silence elsewhere. ``av`` is imported
+inside the functions that use it, to keep the package's import time low.
 """
 
 from __future__ import annotations
 
+import array
 import contextlib
 import functools
+import heapq
 import math
 import os
+import typing
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
 from ._probe import MediaInfo, probe
 
-__all__ = ["MediaInfo", "probe", "render_mp3", "render_mp4"]
+__all__ = ["AudioSpan", "MediaInfo", "probe", "render_mp3", "render_mp4"]
 
 _MIN_SIDE, _MAX_SIDE = 16, 4096
 _MIN_DURATION_MS, _MAX_DURATION_MS = 100, 30 * 60 * 1000
@@ -30,6 +34,13 @@ _MAX_GOP_FRAMES = 30
 #: Timestamps are counted in 1/(fps * _TICKS) seconds, so the last frame can be cut to land the duration
 #: on the exact millisecond while every other frame lasts exactly _TICKS ticks.
 _TICKS = 1000
+#: The audio track: mono AAC at 48 kHz, 1024 samples a frame; the tone (375 Hz) fits a frame exactly, so every
+#: frame of it encodes alike and one encoded frame can stand for all.
+_RATE, _FRAME, _TONE_HZ = 48000, 1024, 375
+#: Loudness is kept in steps of 5 %: a handful of encoded frames serve every volume.
+_VOLUME_STEPS = 20
+#: (start ms, duration ms, volume 0..1) of a sound in the render.
+AudioSpan = tuple[int, int, float]
 
 
 # --------------------------------------------------------------------------------------------------- rendering
@@ -43,11 +54,14 @@ def render_mp4(
     duration_ms: int,
     fps: int = 30,
     color: tuple[int, int, int] = (24, 24, 32),
+    audio: Sequence[AudioSpan] = (),
 ) -> int:
     """Write an H.264 (yuv420p) MP4 of a still ``color`` picture at ``path`` and return its size in bytes.
 
     The file appears atomically (written beside ``path``, then renamed). Its duration is ``duration_ms`` to
-    the millisecond; the moov box is at the front so players can start from a partial (Range) download.
+    the millisecond; the moov box is at the front so players can start from a partial (Range) download. With
+    ``audio`` spans it has an AAC track too: a tone at each span's volume while it plays (the loudest where
+    spans overlap), silence elsewhere.
     """
     _check_render_args(width, height, duration_ms, fps, color)
     import av
@@ -61,17 +75,68 @@ def render_mp4(
     options = {"movflags": "+faststart"}
     with _written_atomically(path) as temp, av.open(str(temp), "w", format="mp4", container_options=options) as out:
         stream = out.add_mux_stream("h264", rate=fps, width=width, height=height, time_base=time_base)
-        for index in range(frame_count):
-            # A trailing partial GOP is just its first frames: P-frames only refer backwards.
-            data, keyframe = gop[index % len(gop)]
-            packet = av.Packet(data)
-            packet.stream = stream
-            packet.time_base = time_base
-            packet.pts = packet.dts = index * _TICKS
-            packet.duration = min(_TICKS, end - index * _TICKS)
-            packet.is_keyframe = keyframe
+        sound = None
+        if audio:
+            sound = out.add_stream("aac", rate=_RATE, layout="mono")
+            sound.codec_context.format = "fltp"
+
+        def pictures() -> Iterator[tuple[Fraction, typing.Any]]:
+            for index in range(frame_count):
+                # A trailing partial GOP is just its first frames: P-frames only refer backwards.
+                data, keyframe = gop[index % len(gop)]
+                packet = av.Packet(data)
+                packet.stream = stream
+                packet.time_base = time_base
+                packet.pts = packet.dts = index * _TICKS
+                packet.duration = min(_TICKS, end - index * _TICKS)
+                packet.is_keyframe = keyframe
+                yield Fraction(index, fps), packet
+
+        def sounds(track: typing.Any) -> Iterator[tuple[Fraction, typing.Any]]:
+            for index, data in enumerate(_audio_frames(audio, duration_ms)):
+                packet = av.Packet(data)
+                packet.stream = track
+                packet.time_base = Fraction(1, _RATE)
+                packet.pts = packet.dts = index * _FRAME
+                packet.duration = _FRAME
+                yield Fraction(index * _FRAME, _RATE), packet
+
+        # Interleaved by time, so the muxer never holds one track while it waits for the other.
+        merged = heapq.merge(pictures(), sounds(sound), key=lambda item: item[0]) if sound is not None else pictures()
+        for _, packet in merged:
             out.mux_one(packet)
     return path.stat().st_size
+
+
+def _audio_frames(spans: Sequence[AudioSpan], duration_ms: int) -> Iterator[bytes]:
+    """The encoded AAC frames of the track: per frame, the tone at the loudest span playing then, else silence."""
+    frames = -(-duration_ms * _RATE // (1000 * _FRAME))
+    for index in range(frames):
+        at = index * _FRAME * 1000 / _RATE
+        volume = max((v for start, length, v in spans if start <= at < start + length), default=0.0)
+        yield _tone_frame(round(min(max(volume, 0.0), 1.0) * _VOLUME_STEPS))
+
+
+@functools.lru_cache(maxsize=_VOLUME_STEPS + 1)
+def _tone_frame(step: int) -> bytes:
+    """One steady encoded frame of the tone at ``step`` / 20 of its full loudness (0: silence)."""
+    import av
+
+    encoder = av.CodecContext.create("aac", "w")
+    encoder.sample_rate = _RATE
+    encoder.layout = "mono"
+    encoder.format = "fltp"
+    encoder.time_base = Fraction(1, _RATE)
+    amplitude = 0.5 * step / _VOLUME_STEPS
+    tone = array.array("f", (amplitude * math.sin(2 * math.pi * _TONE_HZ * i / _RATE) for i in range(_FRAME)))
+    packets = []
+    for index in range(10):  # past the encoder's start-up: its later frames are the steady ones
+        frame = av.AudioFrame(format="fltp", layout="mono", samples=_FRAME)
+        frame.planes[0].update(tone.tobytes())
+        frame.sample_rate = _RATE
+        frame.pts = index * _FRAME
+        packets.extend(encoder.encode(frame))
+    return bytes(packets[-1])
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ one draft, or of drafts that render the same, share one file.
 
 from __future__ import annotations
 
+import hashlib
 import pathlib
 import typing
 
@@ -27,6 +28,7 @@ from nemo_contract.protocol import (
     Code,
     RenderShape,
     RenderStatus,
+    TrackType,
 )
 from nemo_contract.protocol import fields as f
 from nemo_contract.protocol.shapes import (
@@ -36,6 +38,8 @@ from nemo_contract.protocol.shapes import (
     dumps,
     render_toplevel,
     render_wrapped,
+    segments_of,
+    tracks_of,
 )
 
 from ._api import base_url
@@ -104,10 +108,28 @@ def _geometry(draft: dict[str, typing.Any]) -> tuple[int, int, int, int]:
     return width - width % 2, height - height % 2, duration, fps
 
 
+def _sounds(draft: dict[str, typing.Any], duration: int) -> tuple[tuple[int, int, float], ...]:
+    """(start ms, duration ms, volume) of each audio segment that plays within the render, in order."""
+    found = set()
+    for track in tracks_of(draft):
+        if track.get(f.TRACK_TYPE) != TrackType.AUDIO:
+            continue
+        for seg in segments_of(track):
+            start, length, volume = seg.get(f.START_MS), seg.get(f.DURATION_MS), seg.get(f.VOLUME, 1.0)
+            if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in (start, length, volume)):
+                continue
+            if 0 <= start < duration and length > 0:
+                found.add((int(start), int(min(length, duration - start)), round(min(max(volume, 0.0), 1.0), 2)))
+    return tuple(sorted(found))
+
+
 def output_name(draft: dict[str, typing.Any]) -> str:
-    """The name of the file a draft renders to: the cache key, everything of the draft the output depends on."""
+    """The name of the file a draft renders to: the cache key, everything of the draft the output depends on
+    (its size, length and frame rate, and the sounds of its audio tracks)."""
     width, height, duration, fps = _geometry(draft)
-    return f"{width}x{height}_{duration}ms_{fps}fps.mp4"
+    sounds = _sounds(draft, duration)
+    heard = "_" + hashlib.sha256(repr(sounds).encode()).hexdigest()[:16] if sounds else ""
+    return f"{width}x{height}_{duration}ms_{fps}fps{heard}.mp4"
 
 
 async def output_file(emulator: Emulator, render: Render) -> pathlib.Path | None:
@@ -116,11 +138,12 @@ async def output_file(emulator: Emulator, render: Render) -> pathlib.Path | None
     from ._media import render_mp4
 
     width, height, duration, fps = _geometry(render.draft)
+    sounds = _sounds(render.draft, duration)
     area = emulator.disk.area
     path = area.renders / render.output
 
     def make(target: pathlib.Path) -> None:
-        render_mp4(target, width=width, height=height, duration_ms=duration, fps=fps)
+        render_mp4(target, width=width, height=height, duration_ms=duration, fps=fps, audio=sounds)
 
     async with _encode_lock:  # one encode at a time: a burst of polls must not start the same work twice
         try:

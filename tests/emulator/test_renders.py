@@ -302,3 +302,39 @@ async def test_repeated_exports_of_one_draft_write_one_file(client: httpx.AsyncC
     assert len(urls) == 4  # every render has its own URL...
     files = sorted(p.name for p in emulator.disk.area.renders.iterdir())
     assert files == ["320x180_2500ms_25fps.mp4", "640x360_2500ms_25fps.mp4"]  # ...but one draft is one file
+
+
+def _loudness(data: bytes) -> list[tuple[float, float]]:
+    """(time s, RMS) of each decoded audio frame of an MP4; [] when it has no audio track."""
+    import array
+    import math
+
+    found = []
+    with av.open(io.BytesIO(data), mode="r") as container:
+        if not container.streams.audio:
+            return []
+        for frame in container.decode(audio=0):
+            samples = array.array("f", bytes(frame.planes[0])[: frame.samples * 4])
+            found.append((float(frame.time or 0), math.sqrt(sum(v * v for v in samples) / max(1, len(samples)))))
+    return found
+
+
+async def test_the_bgm_of_a_draft_is_audible_in_its_render(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    """The draft's audio tracks are heard: a tone while the BGM plays (louder at a higher volume), silence where
+    no audio segment plays; a draft without audio renders without an audio track."""
+    bgm = {"tt": 1, "sg": [{"id": "b", "n": "Lo-fi", "st": 1000, "d": 1000, "v": 0.8, "u": "http://x/m.mp3"}]}
+    with_bgm = {**DRAFT, "t": [*DRAFT["t"], bgm]}
+    heard: dict[str, bytes] = {}
+    for name, draft in (("bgm", with_bgm), ("none", DRAFT)):
+        token, _, started = await _start(client, f"render_{name}", draft)
+        assert started.status_code == 200
+        emulator.advance(120)
+        poll = await client.get(f"/api/render/proxy/lambda/render_{name}", headers={"Authorization": f"Bearer {token}"})
+        heard[name] = (await client.get(poll.json()["output"]["url"])).content
+    assert _loudness(heard["none"]) == []
+    loudness = _loudness(heard["bgm"])
+    during = [rms for at, rms in loudness if 1.1 <= at <= 1.8]
+    outside = [rms for at, rms in loudness if at <= 0.8 or at >= 2.2]
+    assert during and min(during) > 0.1
+    assert outside and max(outside) < 0.01
+    assert _probe(heard["bgm"])[:3] == ("h264", 640, 360)  # the picture is as before
