@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server._emulator import Emulator
+from nemo_contract.protocol.control import StreamEnd
 
 pytestmark = pytest.mark.anyio
 
@@ -176,3 +177,38 @@ async def test_a_body_limit_set_on_the_app_still_applies(app: Starlette, client:
         headers={"Authorization": f"Bearer {token}"},
     )
     assert answer.status_code == 413
+
+
+def test_a_client_that_leaves_mid_body_is_journalled_as_gone_not_as_a_bug(caplog: pytest.LogCaptureFixture) -> None:
+    """A body shorter than its Content-Length, then the client closes: a disconnect, not a 500 of ours."""
+    import socket
+
+    from nemo_contract.testing import Served
+
+    with Served(seed=1) as served, caplog.at_level(logging.DEBUG, logger="nemo_mock"):
+        host, port = served.url.removeprefix("http://").split(":")
+        token = httpx.post(f"{served.url}/api/auth/anonymous-token", headers={"X-Client-Id": "c"}).json()["data"]
+        head = (
+            "POST /api/tasks/me/with-session/nemo_agent HTTP/1.1\r\n"
+            f"Host: {host}\r\nAuthorization: Bearer {token['token']}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        )
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(head.encode() + b'{"task_name": "pro')
+            assert _soon(lambda: served.emulator.entries(path="/api/tasks/*"))  # in the journal, waiting for its body
+        (entry,) = served.emulator.entries(path="/api/tasks/*")
+        assert _soon(lambda: entry.end is not None)
+    assert (entry.status, entry.code, entry.end, entry.complete) == (None, None, StreamEnd.CLIENT_GONE, False)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def _soon(condition: typing.Callable[[], object], seconds: float = 5.0) -> bool:
+    """Whether ``condition()`` holds within ``seconds`` (checked every 10 ms): for what another thread does."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
