@@ -295,12 +295,12 @@ def _run_until_deep(
     machine: typing.Callable[[dict[str, bool]], type[typing.Any]], run: settings, needed: set[str]
 ) -> dict[str, bool]:
     """Run the machine derandomized; while the runs have not reached every ``needed`` state, run it again
-    unseeded (twice at most). Every run's steps are checked, so a check failure in any run fails the test with
+    unseeded (four times at most). Every run's steps are checked, so a check failure in any run fails the test with
     its steps printed. Why: what a derandomized run draws also depends on the source and on what ran before it in
     the process, so one run's depth is luck (unseeded, about 1 run in 20 misses a turn or an upload)."""
     reached: dict[str, bool] = {}
     machine(reached).run(settings=run)
-    for _ in range(2):
+    for _ in range(4):
         if needed <= reached.keys():
             break
         machine(reached).run(settings=settings(run, derandomize=False))
