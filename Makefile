@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
 
-.PHONY: run test lint install install-test bench clean
+.PHONY: run test lint install install-test test-tools bench clean
 
 # "ok", or the version of a Python older than 3.11 (empty if $(PYTHON) does not run). Expanded only when the
 # venv is made, so a check that fails stops make with its one line before anything is created.
@@ -36,7 +36,15 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# curl and jq: the README's walk-through and the audit's shell integrations use them. Installed with apt-get where
+# they are missing and that can be done (a fresh CI machine); otherwise the tests that need them say they skip.
+test-tools:
+	@command -v curl >/dev/null && command -v jq >/dev/null || \
+	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	    (apt-get update -qq && apt-get install -y -qq curl jq >/dev/null) ; } || \
+	  echo "make: curl and jq are not installed here: the tests that need them will be skipped"
+
+test: lint test-tools
 	$(BIN)/pytest
 
 bench: install-test
