@@ -40,7 +40,7 @@ _EPILOG = """exit status:
   2    usage error, a report file that cannot be written, or nothing answers at --url
   130  interrupted (Ctrl-C)
 
-Against the emulator, run it fast: nemo-mock serve --time-scale 100 (a 300-second turn then takes 3 s).
+Against the emulator, run it fast: nemo-mock serve --time-scale 1000 (a 300-second turn then takes 0.3 s).
 Against a real-time server a run takes minutes (a generation turn, a render, every Schemathesis phase): a short
 --message (a chat line: no tools, no heartbeats) and --phases examples shorten it."""
 

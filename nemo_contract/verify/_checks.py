@@ -32,10 +32,19 @@ from ..protocol import (
 from ..protocol import fields as f
 from ..protocol.control import MOCK_FAULT
 from . import _stream
-from ._http import ATTRIBUTION, Answer, Broken, Masker, NotRun, Recorder, Server, StreamRead
+from ._http import ATTRIBUTION, Answer, Broken, Masker, NotRun, Recorder, Seen, Server, StreamRead
 from ._model import Evidence
 
-__all__ = ["CHECKS", "DEFAULT_MESSAGE", "Check", "Context", "RenderRun"]
+__all__ = [
+    "CHECKS",
+    "DEFAULT_MESSAGE",
+    "Check",
+    "Context",
+    "RenderRun",
+    "judge_render",
+    "judge_retry_after",
+    "judge_statuses",
+]
 
 #: A generation: the agent runs tools (so heartbeats are sent) and leaves an exportable draft to render.
 DEFAULT_MESSAGE = "generate a 5-second video of waves at sunset"
@@ -47,6 +56,7 @@ _RANK: typing.Final[dict[str | None, int]] = {
     RenderStatus.COMPLETED.value: 2,
     RenderStatus.FAILED.value: 2,
 }
+_ENDED = 2
 _EVENT_STREAM = "text/event-stream"
 #: A token no server issued (the documented prefix, so it is refused for being unknown, not for its form).
 _UNKNOWN_TOKEN = "Bearer nmv_usr_verify_unknown_0000000000"
@@ -65,6 +75,10 @@ class RenderRun(typing.NamedTuple):
     stopped: Evidence | None
 
 
+def _view(answer: Answer) -> shapes.RenderView:
+    return shapes.read_render(answer.body if isinstance(answer.body, dict) else {})
+
+
 class Context:
     """What the checks share, each made once on first use (a failure to make it is remembered too)."""
 
@@ -81,6 +95,8 @@ class Context:
         self._made: dict[str, typing.Any] = {}
         self._failed: dict[str, Exception] = {}
         self.run_id = f"{self.rng.getrandbits(40):010x}"
+        #: Render ids are the client's and may not be used twice: a run with the same seed needs new ones.
+        self.render_prefix = f"render_{int(time.time() * 1000)}_{self.run_id}"
 
     def once(self, name: str, make: typing.Callable[[], _T]) -> _T:
         if name in self._failed:
@@ -113,12 +129,10 @@ class Context:
         answer = self.server.call("POST", PATHS.anonymous_token, headers={Header.CLIENT_ID: client_id})
         if answer.refused:
             raise self.refusal(answer, "an anonymous token")
-        data = answer.body.get(f.DATA) if isinstance(answer.body, dict) else None
-        token = data.get(f.TOKEN) if isinstance(data, dict) else None
+        token, user_id = answer.data(f.TOKEN), answer.data(f.USER_ID)
         if not isinstance(token, str) or not token:
             raise Broken("the anonymous token answer has no data.token", answer.evidence("no token", self.mask))
         self.mask.add(token)
-        user_id = data.get(f.USER_ID) if isinstance(data, dict) else None
         return User(token, user_id if isinstance(user_id, str) else None)
 
     def user(self) -> User:
@@ -140,11 +154,9 @@ class Context:
             answer = self.server.call("POST", PATHS.create_session.format(user=ME), token=self.user().token, json=body)
             if answer.refused:
                 raise self.refusal(answer, "creating a session")
-            data = answer.body.get(f.DATA) if isinstance(answer.body, dict) else None
-            session_id = data.get(f.SESSION_ID) if isinstance(data, dict) else None
+            session_id, owner = answer.data(f.SESSION_ID), answer.data(f.USER_ID)
             if not isinstance(session_id, str) or not session_id:
                 raise Broken("the session answer has no data.session_id", answer.evidence("no session", self.mask))
-            owner = data.get(f.USER_ID) if isinstance(data, dict) else None
             return session_id, owner if isinstance(owner, str) else self.user().user_id
 
         return self.once("session", make)
@@ -178,12 +190,10 @@ class Context:
         state = self.server.call("GET", PATHS.state.format(user=ME, session_id=session_id), token=token)
         if state.refused:
             raise self.refusal(state, "reading the state")
-        data = state.body.get(f.DATA) if isinstance(state.body, dict) else None
-        inner = data.get(f.STATE) if isinstance(data, dict) else None
-        draft = inner.get(f.DRAFT) if isinstance(inner, dict) else None
+        draft = state.data(f.STATE, f.DRAFT)
         if not isinstance(draft, dict):
             raise Broken("the state answer has no data.state.draft", state.evidence("no draft", self.mask))
-        render_id = f"render_verify_{self.run_id}"
+        render_id = f"{self.render_prefix}_export"
         start = self.server.call(
             "POST", PATHS.render_start, token=token, json=shapes.render_request(render_id, session_id, draft)
         )
@@ -191,26 +201,24 @@ class Context:
             raise NotRun("exports are blocked for this account's plan (402): no render can be started")
         if start.refused:
             raise self.refusal(start, "starting a render")
-        seen = [(start, shapes.read_render(start.body if isinstance(start.body, dict) else {}))]
+        seen = [(start, _view(start))]
         deadline = time.monotonic() + self.server.timeout
         delay = 0.05
         poll = PATHS.render_poll.format(render_id=render_id)
-        after_end = 0
-        while after_end < 1:
-            if _RANK.get(seen[-1][1].status) == 2:
-                after_end += 1  # one more poll once it ended: an ended render stays ended
-            elif time.monotonic() > deadline:
+        while True:
+            ended = _RANK.get(seen[-1][1].status) == _ENDED
+            if not ended and time.monotonic() > deadline:
                 note = f"the render had not ended after {self.server.timeout:g} s (last status {seen[-1][1].status})"
                 return RenderRun(seen, seen[-1][0].evidence(note, self.mask))
             time.sleep(delay)
             delay = min(delay * 1.5, 5.0)
             answer = self.server.call("GET", poll, token=token)
             if answer.refused:
-                return RenderRun(
-                    seen, answer.evidence(f"a poll of the render was refused ({answer.describe()})", self.mask)
-                )
-            seen.append((answer, shapes.read_render(answer.body if isinstance(answer.body, dict) else {})))
-        return RenderRun(seen, None)
+                note = f"a poll of the render was refused ({answer.describe()})"
+                return RenderRun(seen, answer.evidence(note, self.mask))
+            seen.append((answer, _view(answer)))
+            if ended:  # that was one more poll after the end: an ended render stays ended
+                return RenderRun(seen, None)
 
     def reach(self) -> None:
         """The first request of the run: the token's own (a new anonymous one, or the credits of the one given)."""
@@ -271,7 +279,7 @@ def cross_user(ctx: Context) -> list[Evidence]:
     body = shapes.turn_request(session_id, "hello")
     turn = ctx.server.stream(PATHS.run_sse, token=intruder, json=body, timeout=ctx.server.timeout, head_only=True)
     found += _expect_code(ctx, turn.answer, Code.SESSION_NOT_FOUND, "another user ran a turn in the session")
-    render = shapes.render_request(f"render_verify_{ctx.run_id}_other", session_id, {})
+    render = shapes.render_request(f"{ctx.render_prefix}_other", session_id, {})
     answer = ctx.server.call("POST", PATHS.render_start, token=intruder, json=render)
     found += _expect_code(ctx, answer, Code.SESSION_NOT_FOUND, "another user started a render of the session")
     return found
@@ -283,7 +291,7 @@ def render_attribution(ctx: Context) -> list[Evidence]:
     found: list[Evidence] = []
     for index, missing in enumerate(ATTRIBUTION_HEADERS):
         headers = {name: value for name, value in ATTRIBUTION.items() if name != missing}
-        body = shapes.render_request(f"render_verify_{ctx.run_id}_{index}", session_id, {})
+        body = shapes.render_request(f"{ctx.render_prefix}_{index}", session_id, {})
         answer = ctx.server.call(
             "POST", PATHS.render_start, token=ctx.user().token, json=body, headers=headers, attribution=False
         )
@@ -291,34 +299,39 @@ def render_attribution(ctx: Context) -> list[Evidence]:
     return found
 
 
-def render_progress(ctx: Context) -> list[Evidence]:
-    run = ctx.render()
+def judge_render(run: RenderRun, mask: Masker) -> list[Evidence]:
+    """Statuses known, never going down (nor changing once ended), progress not falling while processing, and
+    an end within the timeout."""
     found: list[Evidence] = []
     previous: shapes.RenderView | None = None
     for answer, view in run.seen:
         if view.status not in _RANK:
-            found.append(answer.evidence(f"a render status {view.status!r} that is none of {list(_RANK)}", ctx.mask))
+            found.append(answer.evidence(f"a render status {view.status!r} that is none of {list(_RANK)}", mask))
             continue
         if previous is not None and previous.status in _RANK:
             before, now = _RANK[previous.status], _RANK[view.status]
-            if now < before or (before == 2 and view.status != previous.status):
+            if now < before or (before == _ENDED and view.status != previous.status):
                 note = f"the render's status went from {previous.status} to {view.status}"
-                found.append(answer.evidence(note, ctx.mask))
+                found.append(answer.evidence(note, mask))
             elif view.status == previous.status == RenderStatus.PROCESSING and view.progress < previous.progress:
                 note = f"the render's progress went from {previous.progress} to {view.progress}"
-                found.append(answer.evidence(note, ctx.mask))
+                found.append(answer.evidence(note, mask))
         previous = view
     if run.stopped is not None:
         found.append(run.stopped)
     return found
 
 
-def envelope_status(ctx: Context) -> list[Evidence]:
-    mode = ctx.status_mode
+def render_progress(ctx: Context) -> list[Evidence]:
+    return judge_render(ctx.render(), ctx.mask)
+
+
+def judge_statuses(answers: typing.Iterable[Seen], mode: StatusMode | None) -> list[Evidence]:
+    """Each envelope's HTTP status is its code's under ``http``, 200 under ``always200``."""
     if mode is None:
         raise NotRun("no error answer was seen, so the server's status mode cannot be told")
     found: list[Evidence] = []
-    for seen in ctx.recorder.seen:
+    for seen in answers:
         if seen.code is None or seen.code not in HTTP_STATUS:
             continue  # not an envelope, or a code the schema checks judge
         code = Code(seen.code)
@@ -329,8 +342,13 @@ def envelope_status(ctx: Context) -> list[Evidence]:
     return found
 
 
-def retry_after(ctx: Context) -> list[Evidence]:
-    limited = [s for s in ctx.recorder.seen if Code.RATE_LIMITED in (s.code, s.status)]
+def envelope_status(ctx: Context) -> list[Evidence]:
+    return judge_statuses(ctx.recorder.seen, ctx.status_mode)
+
+
+def judge_retry_after(answers: typing.Iterable[Seen]) -> list[Evidence]:
+    """Every 429 (by status or by code) carries Retry-After, a whole number of seconds."""
+    limited = [s for s in answers if Code.RATE_LIMITED in (s.code, s.status)]
     if not limited:
         raise NotRun(f"no answer was a 429: the server ignores {MOCK_FAULT} and limited no request")
     found: list[Evidence] = []
@@ -340,6 +358,10 @@ def retry_after(ctx: Context) -> list[Evidence]:
         elif not seen.retry_after.strip().isdigit():
             found.append(seen.evidence(f"Retry-After is {seen.retry_after!r}: integer seconds expected"))
     return found
+
+
+def retry_after(ctx: Context) -> list[Evidence]:
+    return judge_retry_after(ctx.recorder.seen)
 
 
 def _stream_check(

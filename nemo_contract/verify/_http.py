@@ -182,6 +182,13 @@ class Answer:
     def code(self) -> int | None:
         return envelope_code(self.body)
 
+    def data(self, *keys: str) -> typing.Any:
+        """``body["data"][keys[0]][keys[1]]...``, or None where any step is missing or no object."""
+        found = self.body.get(f.DATA) if isinstance(self.body, dict) else None
+        for key in keys:
+            found = found.get(key) if isinstance(found, dict) else None
+        return found
+
     @property
     def refused(self) -> bool:
         """An error: an envelope with a non-zero code (whatever the status mode), or an HTTP error status."""

@@ -53,6 +53,8 @@ class CheckResult:
     evidence: tuple[Evidence, ...] = ()
     #: How many answers (or, for Schemathesis, test cases) the check judged; 0 when not counted.
     count: int = 0
+    #: Real seconds the check took (for ours; the things it shares, a turn say, count for the first that asks).
+    seconds: float = 0.0
 
     def to_dict(self) -> dict[str, typing.Any]:
         found = dataclasses.asdict(self)

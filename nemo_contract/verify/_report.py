@@ -16,6 +16,7 @@ from ._model import CheckResult, Evidence, Outcome, Report
 __all__ = ["junit_xml", "report_json", "text_summary"]
 
 _LABEL = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.ERROR: "ERROR", Outcome.NOT_RUN: "NOT RUN"}
+_RUN = "schemathesis"  # the result of the Schemathesis run itself, beside its checks
 _TITLES = {"protocol": "Protocol checks", "schemathesis": "Schemathesis (the recorded spec)"}
 
 
@@ -51,7 +52,8 @@ def text_summary(report: Report, *, evidence: int = 3) -> str:
         lines += ["", title]
         for result in chosen:
             label = _LABEL[result.outcome]
-            counted = f" ({result.count} checked)" if result.count and result.source == "schemathesis" else ""
+            unit = "cases" if result.name == _RUN else "checked"
+            counted = f" ({result.count} {unit})" if result.count and result.source == "schemathesis" else ""
             lines.append(f"  {label:<7}  {result.name:<{width}}  {result.description}{counted}")
             if result.outcome is Outcome.PASSED:
                 continue
@@ -68,7 +70,8 @@ def text_summary(report: Report, *, evidence: int = 3) -> str:
 
 
 def _case(result: CheckResult) -> ET.Element:
-    case = ET.Element("testcase", name=result.name, classname=f"nemo_contract.verify.{result.source}", time="0")
+    classname = f"nemo_contract.verify.{result.source}"
+    case = ET.Element("testcase", name=result.name, classname=classname, time=f"{result.seconds:.3f}")
     if result.outcome is Outcome.PASSED:
         return case
     tag = {Outcome.FAILED: "failure", Outcome.ERROR: "error", Outcome.NOT_RUN: "skipped"}[result.outcome]

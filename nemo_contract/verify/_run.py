@@ -38,8 +38,11 @@ def check_url(url: str) -> str:
 
 
 def _judge(check: Check, ctx: Context) -> CheckResult:
+    started = time.monotonic()
+
     def result(outcome: Outcome, reason: str = "", evidence: tuple[Evidence, ...] = ()) -> CheckResult:
-        return CheckResult(check.name, check.description, outcome, "protocol", reason, evidence)
+        seconds = time.monotonic() - started
+        return CheckResult(check.name, check.description, outcome, "protocol", reason, evidence, seconds=seconds)
 
     try:
         found = check.judge(ctx)

@@ -17,17 +17,20 @@ refuses bytes that are not the media their name says, and without real uploads a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import typing
 
 from ..protocol import HTTP_STATUS, PATHS, Code, StatusMode
+from ..protocol import fields as f
 from ..protocol.specs import API_SPEC, load_spec, spec_path
 from ._http import ATTRIBUTION, Masker, Recorder, envelope_code, excerpt
 from ._model import CheckResult, Evidence, Outcome
 
 if typing.TYPE_CHECKING:
     import schemathesis
+    from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 __all__ = ["DEFAULT_MAX_EXAMPLES", "PHASES", "api_schema", "clip", "run", "schemathesis_config"]
 
@@ -177,17 +180,23 @@ def clip() -> bytes:
 
 
 def _real_clips(context: typing.Any, body: typing.Any) -> typing.Any:
-    """``map_body``: an upload's generated file parts become real clips (as many parts: a mutation stays)."""
+    """``map_body``: an upload's generated file parts become real clips (as many parts: a mutation stays).
+
+    Schemathesis 4.32 hands a multipart body to the hook wrapped with the media type it chose for each part (a
+    dataclass with ``body`` and ``content_types``), and other bodies as they are: both are handled.
+    """
     operation = context.operation
-    if operation is None or operation.definition.raw.get("operationId") != "upload" or not isinstance(body, dict):
+    if operation is None or operation.definition.raw.get("operationId") != "upload":
         return body
-    parts = body.get("files")
-    if isinstance(parts, list) and parts and all(isinstance(part, bytes | str) for part in parts):
-        return {**body, "files": [clip()] * len(parts)}
-    return body
+    form: typing.Any = getattr(body, "body", body) if dataclasses.is_dataclass(body) else body
+    parts = form.get(f.FILES) if isinstance(form, dict) else None
+    if not isinstance(parts, list) or not parts or not all(isinstance(part, bytes | str) for part in parts):
+        return body
+    clips = {**form, f.FILES: [clip()] * len(parts)}
+    return clips if form is body else dataclasses.replace(body, body=clips)
 
 
-def api_schema(**options: typing.Any) -> schemathesis.BaseSchema:
+def api_schema(**options: typing.Any) -> OpenApiSchema:
     """The recorded API spec loaded for Schemathesis with verify's configuration (``options`` are those of
     ``schemathesis_config``), real clips in uploads, and the upload's media types serializable."""
     import schemathesis
@@ -195,7 +204,7 @@ def api_schema(**options: typing.Any) -> schemathesis.BaseSchema:
     # Schemathesis has no serializer for video and audio types; a part's bytes are opaque to the upload, so every
     # listed type goes out the way application/octet-stream does.
     schemathesis.serializer.alias(_upload_part_media_types(), "application/octet-stream")
-    schema = schemathesis.openapi.from_path(spec_path(API_SPEC), config=schemathesis_config(**options))
+    schema: OpenApiSchema = schemathesis.openapi.from_path(spec_path(API_SPEC), config=schemathesis_config(**options))
     schema.hook("map_body")(_real_clips)
     return schema
 

@@ -98,7 +98,7 @@ def frames(read: StreamRead, mask: Masker) -> list[Evidence]:
         names = [line.partition(":")[0] for line in frame.lines if not line.startswith(":")]
         other = next((name for name in names if name != "data"), None)
         if other is not None:
-            found.append(_evidence(read, f"an `{other}:` line: events carry `data:` alone", frame.raw, mask))
+            found.append(_evidence(read, f"a field `{other}:`: events carry `data:` alone", frame.raw, mask))
             continue
         field = frame.field()
         if field is None:

@@ -137,7 +137,7 @@ class EventLines(Broken):
     """/run_sse names every event with an `event:` line."""
 
     breaks = "sse_frames"
-    shows = "an `event:` line"
+    shows = "a field `event:`"
 
     def chunk(self, scope: Scope, data: bytes, last: bool) -> bytes:
         return re.sub(rb"(?m)^data:", b"event: message\ndata:", data) if scope["path"] == PATHS.run_sse else data
