@@ -9,7 +9,10 @@ does not answer. ``nemo_contract.verify`` (and Schemathesis) load inside the run
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import pathlib
+import tempfile
 import typing
 
 from ..protocol import StatusMode
@@ -143,6 +146,27 @@ def _write(path: pathlib.Path | None, text: str, option: str) -> None:
         raise CommandError(f"{option} {path}: cannot write it ({exc.strerror or exc})", status=2) from None
 
 
+@contextlib.contextmanager
+def _scratch_storage(used: bool) -> typing.Iterator[None]:
+    """Hypothesis (under Schemathesis) keeps caches in ``./.hypothesis``; a command run in someone's folder keeps
+    them in a temporary folder instead, unless ``HYPOTHESIS_STORAGE_DIRECTORY`` says where."""
+    if not used or os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    try:
+        from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+    except ImportError:  # no Schemathesis either: verify says so
+        yield
+        return
+    previous = storage_directory(intent_to_write=False).home_directory
+    with tempfile.TemporaryDirectory(prefix="nemo-contract-verify-") as folder:
+        set_hypothesis_home_dir(folder)
+        try:
+            yield
+        finally:
+            set_hypothesis_home_dir(previous)
+
+
 def run(invocation: Invocation) -> int:
     args, console = invocation.args, invocation.console
     _check_writable(args.junit, "--junit")
@@ -165,7 +189,8 @@ def run(invocation: Invocation) -> int:
             raise CommandError("--message is empty", status=2)
         options.update(message=args.message)
     try:
-        report = v.verify(args.url, **options)
+        with _scratch_storage(bool(args.phases)):
+            report = v.verify(args.url, **options)
     except (ValueError, ImportError, v.ServerUnreachable) as exc:
         raise CommandError(str(exc), status=2) from None
     _write(args.junit, v.junit_xml(report), "--junit")

@@ -88,6 +88,7 @@ class Context:
         self.server = server
         self.mask = server.mask
         self.recorder: Recorder = server.recorder
+        self.seed = seed
         self.rng = random.Random(seed)
         self.message = message
         self.given_mode = status_mode
@@ -221,11 +222,14 @@ class Context:
                 return RenderRun(seen, None)
 
     def reach(self) -> None:
-        """The first request of the run: the token's own (a new anonymous one, or the credits of the one given)."""
+        """The first request of the run: the token's own (a new anonymous one, or the credits of the one given).
+        A token given that the server refuses is a ValueError: the run would check nothing."""
         if self._token is None:
             self.user()
-        else:
-            self.server.call("GET", PATHS.credits, token=self.user().token)
+            return
+        answer = self.server.call("GET", PATHS.credits, token=self.user().token)
+        if answer.code == Code.TOKEN_INVALID:
+            raise ValueError(f"the server refuses the token given ({answer.describe()})")
 
     def provoke_401(self) -> None:
         """An answer that must be an error (an unknown token): the status mode shows in it."""

@@ -13,10 +13,12 @@ import dataclasses
 import enum
 import typing
 
-__all__ = ["CheckResult", "Evidence", "Outcome", "Report", "Source"]
+__all__ = ["SCHEMATHESIS_RUN", "CheckResult", "Evidence", "Outcome", "Report", "Source"]
 
 #: Where a check comes from: our protocol checks, or a check Schemathesis ran.
 Source = typing.Literal["protocol", "schemathesis"]
+#: The name of the result that stands for the Schemathesis run itself, beside one result per check it ran.
+SCHEMATHESIS_RUN = "schemathesis"
 
 
 class Outcome(enum.StrEnum):

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from ._model import CheckResult, Evidence, Outcome, Report
+from ._model import SCHEMATHESIS_RUN, CheckResult, Evidence, Outcome, Report
 
 __all__ = ["junit_xml", "report_json", "text_summary"]
 
 _LABEL = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.ERROR: "ERROR", Outcome.NOT_RUN: "NOT RUN"}
-_RUN = "schemathesis"  # the result of the Schemathesis run itself, beside its checks
 _TITLES = {"protocol": "Protocol checks", "schemathesis": "Schemathesis (the recorded spec)"}
 
 
@@ -52,7 +51,7 @@ def text_summary(report: Report, *, evidence: int = 3) -> str:
         lines += ["", title]
         for result in chosen:
             label = _LABEL[result.outcome]
-            unit = "cases" if result.name == _RUN else "checked"
+            unit = "cases" if result.name == SCHEMATHESIS_RUN else "checked"
             counted = f" ({result.count} {unit})" if result.count and result.source == "schemathesis" else ""
             lines.append(f"  {label:<7}  {result.name:<{width}}  {result.description}{counted}")
             if result.outcome is Outcome.PASSED:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import time
 import typing
@@ -83,28 +84,7 @@ def verify(
     Raises ValueError for a bad argument, ServerUnreachable when nothing answers at ``url``, and ImportError when
     a Schemathesis phase is asked for and Schemathesis is not installed.
     """
-    base = check_url(url)
-    known = {check.name: check for check in CHECKS}
-    chosen = list(known) if checks is None else list(dict.fromkeys(checks))
-    unknown = [name for name in chosen if name not in known]
-    if unknown:
-        raise ValueError(f"unknown checks {unknown}; choose from {', '.join(known)}")
-    phases = tuple(dict.fromkeys(phases))
-    unknown = [phase for phase in phases if phase not in PHASES]
-    if unknown:
-        raise ValueError(f"unknown Schemathesis phases {unknown}; choose from {', '.join(PHASES)}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    if max_examples < 1:
-        raise ValueError(f"max_examples must be at least 1, not {max_examples!r}")
-    mode = None if status_mode is None else StatusMode(status_mode)
-    if phases:
-        try:
-            import schemathesis  # noqa: F401 - only whether it is there
-        except ImportError:
-            raise ImportError(
-                "the Schemathesis phases need schemathesis: pip install 'nemo-contract[verify]' (or run no phases)"
-            ) from None
+    base, chosen, phases, mode = _arguments(url, checks, phases, max_examples, timeout, status_mode)
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     say = progress or (lambda text: None)
     started = time.monotonic()
@@ -121,57 +101,85 @@ def verify(
         except NotRun:
             pass  # the checks that need a token say why they did not run
         results: dict[str, CheckResult] = {}
-        for check in (known[name] for name in chosen):
-            if check.late:
-                if check.prepare is not None:
-                    with contextlib.suppress(NotRun, Broken):  # the check, judged later, says what it saw
-                        check.prepare(ctx)
-                continue
-            say(check.name)
-            results[check.name] = _judge(check, ctx)
+        for check in chosen:
+            if not check.late:
+                say(check.name)
+                results[check.name] = _judge(check, ctx)
+            elif check.prepare is not None:
+                with contextlib.suppress(NotRun, Broken):  # the check, judged later, says what it saw
+                    check.prepare(ctx)
         if not server.recorder.errors():
             with contextlib.suppress(Broken):  # the status mode shows in an error answer; make one if none did
                 ctx.provoke_401()
-        extra: list[CheckResult] = []
-        if phases:
-            from . import _schemathesis
-
-            try:
-                run_token = ctx.user().token
-            except (NotRun, Broken) as exc:
-                extra = [
-                    CheckResult(
-                        "schemathesis",
-                        "Schemathesis ran against the recorded spec",
-                        Outcome.NOT_RUN,
-                        "schemathesis",
-                        f"no token to authenticate with: {exc}",
-                    )
-                ]
-            else:
-                extra = _schemathesis.run(
-                    base,
-                    token=run_token,
-                    recorder=server.recorder,
-                    masker=masker,
-                    max_examples=max_examples,
-                    seed=seed,
-                    phases=phases,
-                    timeout=timeout,
-                    status_mode=ctx.status_mode,
-                    progress=say,
-                )
-        for check in (known[name] for name in chosen if known[name].late):
-            results[check.name] = _judge(check, ctx)
+        extra = _schemathesis_phases(ctx, phases, max_examples=max_examples, say=say) if phases else []
+        results.update((check.name, _judge(check, ctx)) for check in chosen if check.late)
     finally:
         server.close()
-    ordered = [results[check.name] for check in CHECKS if check.name in results]
     shown = ctx.status_mode
     return Report(
         url=base,
         seed=seed,
         status_mode=None if shown is None else shown.value,
         phases=phases,
-        results=(*ordered, *extra),
+        results=(*(results[check.name] for check in CHECKS if check.name in results), *extra),
         seconds=time.monotonic() - started,
+    )
+
+
+def _arguments(
+    url: str,
+    checks: typing.Iterable[str] | None,
+    phases: typing.Iterable[str],
+    max_examples: int,
+    timeout: float,
+    status_mode: StatusMode | str | None,
+) -> tuple[str, list[Check], tuple[str, ...], StatusMode | None]:
+    """The arguments checked: the base URL, the checks chosen, the phases, the status mode."""
+    base = check_url(url)
+    known = {check.name: check for check in CHECKS}
+    names = list(known) if checks is None else list(dict.fromkeys(checks))
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown checks {unknown}; choose from {', '.join(known)}")
+    chosen_phases = tuple(dict.fromkeys(phases))
+    unknown = [phase for phase in chosen_phases if phase not in PHASES]
+    if unknown:
+        raise ValueError(f"unknown Schemathesis phases {unknown}; choose from {', '.join(PHASES)}")
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if max_examples < 1:
+        raise ValueError(f"max_examples must be at least 1, not {max_examples!r}")
+    mode = None if status_mode is None else StatusMode(status_mode)
+    if chosen_phases:
+        try:
+            import schemathesis  # noqa: F401 - only whether it is there
+        except ImportError:
+            raise ImportError(
+                "the Schemathesis phases need schemathesis: pip install 'nemo-contract[verify]' (or run no phases)"
+            ) from None
+    return base, [known[name] for name in names], chosen_phases, mode
+
+
+def _schemathesis_phases(
+    ctx: Context, phases: tuple[str, ...], *, max_examples: int, say: typing.Callable[[str], None]
+) -> list[CheckResult]:
+    """Schemathesis's results, run as the run's user, with the status mode the server has shown so far."""
+    from . import _schemathesis
+
+    try:
+        token = ctx.user().token
+    except (NotRun, Broken) as exc:
+        reason = f"no token to authenticate with: {exc}"
+        return [CheckResult(_schemathesis.RUN, _schemathesis.RUN_DESCRIPTION, Outcome.NOT_RUN, "schemathesis", reason)]
+    return _schemathesis.run(
+        ctx.server.url,
+        token=token,
+        recorder=ctx.recorder,
+        masker=ctx.mask,
+        max_examples=max_examples,
+        seed=ctx.seed,
+        phases=phases,
+        timeout=ctx.server.timeout,
+        status_mode=ctx.status_mode,
+        progress=say,
     )

@@ -26,19 +26,30 @@ from ..protocol import HTTP_STATUS, PATHS, Code, StatusMode
 from ..protocol import fields as f
 from ..protocol.specs import API_SPEC, load_spec, spec_path
 from ._http import ATTRIBUTION, Masker, Recorder, envelope_code, excerpt
-from ._model import CheckResult, Evidence, Outcome
+from ._model import SCHEMATHESIS_RUN, CheckResult, Evidence, Outcome
 
 if typing.TYPE_CHECKING:
     import schemathesis
     from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-__all__ = ["DEFAULT_MAX_EXAMPLES", "PHASES", "api_schema", "clip", "run", "schemathesis_config"]
+__all__ = [
+    "DEFAULT_MAX_EXAMPLES",
+    "PHASES",
+    "RUN",
+    "RUN_DESCRIPTION",
+    "api_schema",
+    "clip",
+    "run",
+    "schemathesis_config",
+]
 
 PHASES: typing.Final = ("examples", "coverage", "fuzzing", "stateful")
 DEFAULT_MAX_EXAMPLES = 25
 #: Evidence kept per check: the first few distinct failures say what is wrong; the count says how often.
 _KEEP = 5
-_RUN = "schemathesis"
+#: The result that stands for the Schemathesis run itself, beside one per check it ran.
+RUN = SCHEMATHESIS_RUN
+RUN_DESCRIPTION = "Schemathesis ran against the recorded spec"
 
 
 def _operations_taking(parameter: str) -> list[str]:
@@ -297,8 +308,8 @@ class _Tally:
         ran = f"ran {len(self.cases)} cases in the phases {', '.join(phases)}"
         if self.errors:
             run = CheckResult(
-                _RUN,
-                "Schemathesis ran against the recorded spec",
+                RUN,
+                RUN_DESCRIPTION,
                 Outcome.ERROR,
                 "schemathesis",
                 f"{len(self.errors)} error(s): {self.errors[0].note}",
@@ -306,8 +317,8 @@ class _Tally:
             )
         else:
             run = CheckResult(
-                _RUN,
-                "Schemathesis ran against the recorded spec",
+                RUN,
+                RUN_DESCRIPTION,
                 Outcome.PASSED,
                 "schemathesis",
                 ran,
@@ -375,11 +386,13 @@ def run(
             tally.scenario(event.recorder)
         elif isinstance(event, events.NonFatalError):
             tally.error(event.label, f"{event.info.title}: {event.info.message}")
+        elif isinstance(event, events.Interrupted):
+            raise KeyboardInterrupt  # Schemathesis caught the Ctrl-C; a run cut short is no report
         elif isinstance(event, events.FatalError):
             tally.error("the run", f"{type(event.exception).__name__}: {event.exception}")
         elif isinstance(event, events.EngineFinished):
             for failure in event.failures:
-                name = failure.checks[0] if failure.checks else _RUN
+                name = failure.checks[0] if failure.checks else RUN
                 tally.counts[name] = tally.counts.get(name, 0) + 1
                 tally.fail(name, failure, None, b"", "")
     return tally.results(phases=phases, status_mode=status_mode)

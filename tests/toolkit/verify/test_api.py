@@ -162,3 +162,8 @@ def test_verify_imports_neither_the_emulator_nor_schemathesis_until_a_phase_runs
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_token_the_server_refuses_is_a_value_error() -> None:
+    with emulator_server() as url, pytest.raises(ValueError, match="the server refuses the token given"):
+        verify(url, token="nmv_usr_nobody", phases=())

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pathlib
 import socket
+import subprocess
+import sys
 import typing
 import xml.etree.ElementTree as ET
 
@@ -127,3 +130,15 @@ def test_the_command_line_spells_the_defaults_of_the_package() -> None:
         _verify.DEFAULT_TIMEOUT,
         _verify.DEFAULT_MAX_EXAMPLES,
     )
+
+
+def test_a_run_leaves_no_hypothesis_folder_where_it_was_started(tmp_path: pathlib.Path) -> None:
+    """Schemathesis's Hypothesis keeps caches in ./.hypothesis; the command keeps them in a temporary folder."""
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    with emulator_server() as url:
+        argv = ["verify", "--url", url, "--seed", "7", "--phases", "examples", "--max-examples", "1"]
+        command = [sys.executable, "-m", "nemo_contract._cli", *argv, "--checks", "token_required"]
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "schemathesis" in done.stdout
+    assert list(tmp_path.iterdir()) == []
