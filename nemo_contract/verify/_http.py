@@ -264,8 +264,8 @@ class Server:
         )
 
     def stream(self, path: str, *, token: str, json: typing.Any, timeout: float, head_only: bool = False) -> StreamRead:
-        """POST and read the answer to its end (or for ``timeout`` seconds), timing every chunk. With
-        ``head_only`` a 200 answer is left unread: only whether the stream was refused matters then."""
+        """POST and read the answer to its end (or for ``timeout`` seconds), timing every chunk as it is read.
+        With ``head_only`` a stream that was not refused is left unread: only whether it was refused matters."""
         request = f"POST {path}"
         chunks: list[tuple[float, bytes]] = []
         started = time.monotonic()
@@ -279,7 +279,7 @@ class Server:
                 kind = response.headers.get("content-type", "")
                 unread = head_only and response.status_code == HTTP_STATUS[Code.SUCCESS] and "json" not in kind
                 try:
-                    for chunk in () if unread else response.iter_raw():
+                    for chunk in () if unread else response.iter_bytes():
                         chunks.append((time.monotonic() - started, chunk))
                         if time.monotonic() > deadline:
                             end, error = "timeout", f"still open after {timeout:g} s"

@@ -93,7 +93,6 @@ def verify(
     try:
         ctx = Context(server, token=token, seed=seed, message=message, status_mode=mode)
         try:
-            say("a token")
             ctx.reach()
         except Broken as exc:
             if exc.transport:
