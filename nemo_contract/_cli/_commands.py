@@ -129,9 +129,17 @@ class Commands:
         self._runners: dict[str, Runner] = {}
 
     def add(
-        self, name: str, summary: str, *, run: Runner, aliases: typing.Sequence[str] = ()
+        self,
+        name: str,
+        summary: str,
+        *,
+        run: Runner,
+        aliases: typing.Sequence[str] = (),
+        client_options: bool = True,
+        epilog: str | None = None,
     ) -> argparse.ArgumentParser:
-        """A subcommand that ``run`` carries out; it takes the global options too. Returns its parser."""
+        """A subcommand that ``run`` carries out; it takes the global options too, unless ``client_options`` is
+        False (a command that is no client, like ``verify``, with options of its own). Returns its parser."""
         for each in (name, *aliases):
             if each in self._runners:
                 raise ValueError(f"two commands are named {each!r}")
@@ -141,8 +149,8 @@ class Commands:
             aliases=list(aliases),
             help=summary,
             description=summary,
-            parents=[self._options],
-            epilog=self._epilog,
+            parents=[self._options] if client_options else [],
+            epilog=self._epilog if epilog is None else epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 

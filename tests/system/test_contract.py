@@ -19,85 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from mock_server import create_app
+from nemo_contract import verify
 from nemo_contract.protocol import PATHS, Code
-from nemo_contract.protocol.specs import ADMIN_SPEC, API_SPEC, load_spec, operations, spec_path
+from nemo_contract.protocol.specs import ADMIN_SPEC, spec_path
 from nemo_contract.testing import StreamingASGITransport
 
-from ..clips import make_mp4_bytes
+from ..helpers import SKILL_HEADERS as SKILL
 
 #: Virtual seconds per real second (see the module docstring); tokens outlive the run at that pace.
 TIME_SCALE = 1e6
 KNOBS: dict[str, typing.Any] = {"initial_credits": 10**9, "token_lifetime": 1e12}
-SKILL = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
-
-
-def _operations_taking(parameter: str) -> list[str]:
-    """The ids of the operations that declare the component parameter ``parameter``."""
-    ref = f"#/components/parameters/{parameter}"
-    return sorted(
-        op["operationId"]
-        for _, _, op in operations(load_spec(API_SPEC))
-        if any(p.get("$ref") == ref for p in op.get("parameters", []))
-    )
-
-
-def _upload_part_media_types() -> list[str]:
-    """The media types the spec lists for an upload's file parts (its ``encoding.files.contentType``)."""
-    form = load_spec(API_SPEC)["paths"][PATHS.upload]["post"]["requestBody"]["content"]["multipart/form-data"]
-    return [kind.strip() for kind in form["encoding"]["files"]["contentType"].split(",")]
-
-
-# Schemathesis sends a file part under the first media type its encoding lists (video/mp4) and knows no
-# serializer for video or audio; a negative example whose part is not already bytes (a list of numbers, say)
-# then fails with SerializationNotPossible instead of reaching the emulator. A part's bytes are opaque to
-# the upload, so every listed type goes out the way application/octet-stream does.
-schemathesis.serializer.alias(_upload_part_media_types(), "application/octet-stream")
-
-
-#: A real clip for the upload's file parts. The part's file name comes from the spec's encoding example
-#: (clip.mp4), and the emulator reads a file's bytes: random bytes named .mp4 are refused with 4001 (rightly),
-#: so without this no generated upload would ever be stored and the stateful runs could not get deep.
-_CLIP = make_mp4_bytes()
-
-
-@schemathesis.hook
-def map_body(context: schemathesis.HookContext, body: typing.Any) -> typing.Any:
-    operation = context.operation
-    if operation is None or operation.definition.raw.get("operationId") != "upload" or not isinstance(body, dict):
-        return body
-    parts = body.get("files")
-    if isinstance(parts, list) and parts and all(isinstance(part, bytes | str) for part in parts):
-        return {**body, "files": [_CLIP] * len(parts)}  # the same number of parts: a mutation there stays
-    return body
-
-
-#: Where a documented answer depends on more than the request's shape (the file name's extension, the
-#: account's credits, a file's length), Schemathesis is told that answer is expected for well-formed data too.
-PER_OPERATION: list[dict[str, typing.Any]] = [
-    {
-        "include-operation-id": "startRender",
-        "checks": {
-            "missing_required_header": {"expected-statuses": ["402"]},
-            "negative_data_rejection": {"expected-statuses": ["400", "401", "402", "404", "409", "429"]},
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "402", "404", "409", "429"]},
-        },
-    },
-    {
-        "include-operation-id": "upload",
-        "checks": {
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "404", "409", "413", "415", "429"]}
-        },
-    },
-    {
-        "include-operation-id": "runSse",
-        "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "402", "404", "409", "429"]}},
-    },
-    {
-        # A well-formed Range past the file's end is answered 416; the file's length is not in the request.
-        "include-operation-id": _operations_taking("Range"),
-        "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "404", "409", "416", "429"]}},
-    },
-]
 
 
 def _mint_token(app: typing.Any) -> str:
@@ -110,25 +41,11 @@ def _mint_token(app: typing.Any) -> str:
     return anyio.run(mint)
 
 
-def _config(token: str | None) -> schemathesis.Config:
-    data: dict[str, typing.Any] = {
-        "generation": {"mode": "all", "max-examples": 25, "deterministic": True},
-        "headers": SKILL,
-        # Read every stream to its end: a run that hung up early would race the turn it cut short, and what
-        # the state shows next (so what Schemathesis generates next) would depend on timing.
-        "max-stream-events": 100_000,
-        # Nor may generation feed on what earlier examples saw: values from responses carry virtual timestamps,
-        # which move with real time, and link calibration learns across examples; a replayed example must
-        # draw the same data, or Hypothesis rightly calls the test flaky.
-        "phases": {
-            "fuzzing": {"extra-data-sources": {"responses": False}},
-            "stateful": {"link-calibration": False},
-        },
-        "operations": PER_OPERATION,
-    }
-    if token is not None:
-        data["auth"] = {"openapi": {"bearerAuth": {"bearer": token}}}
-    return schemathesis.Config.from_dict(data)
+def _schema(app: typing.Any, token: str) -> typing.Any:
+    """The API spec as ``nemo-contract verify`` runs it (its configuration, real clips in uploads), in-process."""
+    schema = verify.api_schema(token=token)
+    schema.app = app
+    return schema
 
 
 class _Fresh:
@@ -156,11 +73,10 @@ class _Fresh:
 
 API_APP = _Fresh(seed=5, time_scale=TIME_SCALE, config=KNOBS)
 API_TOKEN = _mint_token(API_APP)
-api_schema = schemathesis.openapi.from_path(spec_path(API_SPEC), config=_config(API_TOKEN))
-api_schema.app = API_APP
+api_schema = _schema(API_APP, API_TOKEN)
 
 ADMIN_APP = create_app(seed=5, time_scale=TIME_SCALE, config={"token_lifetime": 1e12})
-admin_schema = schemathesis.openapi.from_path(spec_path(ADMIN_SPEC), config=_config(None))
+admin_schema = schemathesis.openapi.from_path(spec_path(ADMIN_SPEC), config=verify.schemathesis_config())
 admin_schema.app = ADMIN_APP
 
 
@@ -231,8 +147,7 @@ def test_a_range_past_the_end_is_expected_for_valid_data() -> None:
     positive-data check accepts it, without it the check fails."""
     app = create_app(seed=5, time_scale=TIME_SCALE, config=KNOBS)
     token = _mint_token(app)
-    schema = schemathesis.openapi.from_path(spec_path(API_SPEC), config=_config(token))
-    schema.app = app
+    schema = _schema(app, token)
     file_id, filename = anyio.run(_uploaded_file_path, app, token).rsplit("/", 2)[1:]
     strategy = schema.find_operation_by_id("getUploadedFile").as_strategy(generation_mode=GenerationMode.POSITIVE)
     statuses: list[int] = []
@@ -330,8 +245,7 @@ VARIANT_APPS = {
 def test_every_knob_variant_conforms(variant: str) -> None:
     app = VARIANT_APPS[variant]
     token = _mint_token(app)
-    schema = schemathesis.openapi.from_path(spec_path(API_SPEC), config=_config(token))
-    schema.app = app
+    schema = _schema(app, token)
     run = settings(STATEFUL, max_examples=20)
     reached = _run_until_deep(lambda r: _workflow(app, schema, token, r), run, {"turn", "render"})
     assert {"turn", "render"} <= reached.keys(), f"the runs reached only {sorted(reached)}"

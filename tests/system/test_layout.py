@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -74,6 +75,7 @@ NOT_FIELDS: dict[str, set[str]] = {
     "mock_server._middleware": {"type", "status"},
     "mock_server._validation": {"type", "name", "content"},
     "nemo_contract.testing._transport": {"type", "status", "state"},
+    "nemo_contract.verify._schemathesis": {"content"},
 }
 
 
@@ -136,6 +138,15 @@ def test_the_root_package_exports_a_complete_sorted_public_api() -> None:
     assert checked == set(nemo_contract._LOCATIONS)
     for name in exported:
         assert getattr(nemo_contract, name) is not None
+
+
+PUBLIC_PACKAGES = {"protocol", "testing", "verify"}
+
+
+def test_only_the_named_wings_are_public() -> None:
+    """Every other module of the package is private (a leading underscore), as httpx's are."""
+    public = {m.name for m in pkgutil.iter_modules(nemo_contract.__path__) if not m.name.startswith("_")}
+    assert public == PUBLIC_PACKAGES
 
 
 def _contracts() -> list[dict[str, typing.Any]]:
