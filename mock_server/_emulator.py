@@ -25,7 +25,7 @@ from ._config import Config, FaultRule
 from ._disk import Disk
 from ._errors import ProtocolError
 from ._faults import Faults
-from ._journal import Entry, Journal
+from ._journal import Entry, Journal, Query
 from ._store import Account, Session, Store, Token
 
 __all__ = ["BEARER_KEY", "EMULATOR_KEY", "AccountView", "Emulator", "emulator_of"]
@@ -197,20 +197,11 @@ class Emulator:
             if output:
                 area.delete(area.renders / output)
 
-    def entries(
-        self,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        token: str | None = None,
-        since: int = 0,
-        limit: int | None = None,
-        where: typing.Callable[[Entry], bool] | None = None,
-    ) -> list[Entry]:
-        """Journal entries, oldest first; ``path`` is a glob, ``where`` any test of an entry."""
-        return self.journal.find(method=method, path=path, token=token, since=since, limit=limit, where=where)
+    def entries(self, **query: typing.Unpack[Query]) -> list[Entry]:
+        """Journal entries, oldest first (``Query`` says what each key selects)."""
+        return self.journal.find(**query)
 
-    async def wait_for(self, seconds: float, **query: typing.Any) -> list[Entry]:
+    async def wait_for(self, seconds: float, **query: typing.Unpack[Query]) -> list[Entry]:
         """The entries ``entries(**query)`` finds, waiting up to ``seconds`` (real) for a first one; the server
         stopping ends the wait with what there is."""
         return await self.journal.wait_for(seconds, stop=self.stopping, **query)

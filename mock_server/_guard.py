@@ -129,9 +129,38 @@ class Guard:
         """Whether any byte of the head now due has arrived."""
         raise NotImplementedError
 
-    def _open_cycle(self) -> RequestCycle | None:
-        """The request cycle of the latest request, if any."""
+    def _head_refused(self) -> bool:
+        """Whether the parser stopped because the head now due outgrew the limit."""
         raise NotImplementedError
+
+    def _open_cycle(self) -> RequestCycle | None:
+        """The request cycle of the latest request, if any (both uvicorn protocols keep it as ``cycle``)."""
+        cycle: RequestCycle | None = getattr(self, "cycle", None)
+        return cycle
+
+    # Cooperative overrides of uvicorn's protocol methods: ``Guard`` comes first in the protocol classes' bases,
+    # so ``super()`` here is the uvicorn protocol.
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        typing.cast(typing.Any, super()).connection_made(transport)
+        self._guard_start()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._guard_stop()
+        typing.cast(typing.Any, super()).connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request its parser cannot read, in the envelope; a head stopped for its size is
+        answered 431."""
+        if self._head_refused():
+            self._refuse_head()
+        else:
+            self._answer(400, "invalid HTTP request")
+
+    def shutdown(self) -> None:
+        self._cut_at_shutdown()
+        if not self.transport.is_closing():
+            typing.cast(typing.Any, super()).shutdown()
 
     def _guard_start(self) -> None:
         self._head_since = self._last_read = now = self.loop.time()

@@ -21,7 +21,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from ._guard import Guard, Phase, RequestCycle
+from ._guard import Guard, Phase
 
 __all__ = ["GuardedHttpToolsProtocol"]
 
@@ -37,7 +37,7 @@ class _HeadTooLarge(Exception):
     """Raised inside the parser's callback to stop it; the protocol answers 431."""
 
 
-class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
+class GuardedHttpToolsProtocol(Guard, HttpToolsProtocol):
     """uvicorn's httptools protocol with the server's limits."""
 
     def __init__(
@@ -52,19 +52,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
         self._head_bytes = 0  # bytes fed to the parser since that head became due
         self._head_exact = True  # False when the head began inside a read, uncounted
         self._ended: object = None  # the scope of a message that ended in the bytes being fed
-        self._head_refused = False
+        self._refused = False
         self._refusal_due = False  # a 431 waits for the answers to the requests before it
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._guard_start()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._guard_stop()
-        super().connection_lost(exc)
-
     def data_received(self, data: bytes) -> None:
-        if self._head_refused:
+        if self._refused:
             return  # the parser stopped at a refused head; the connection ends once it is answered
         self._last_read = self.loop.time()
         limit = self.limits.head_bytes
@@ -108,7 +100,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
             # "METHOD SP target SP HTTP/1.1 CRLF", "name: value CRLF" per header, and the blank line.
             size = len(method) + len(self.url) + 12 + sum(len(n) + len(v) + 4 for n, v in self.headers) + 2
             if size > self.limits.head_bytes:
-                self._head_refused = True
+                self._refused = True
                 raise _HeadTooLarge
         _base_headers_complete(self)
 
@@ -130,7 +122,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
             self._head_since = self._last_read = self.loop.time()  # the next head is due from now
 
     def _refuse_head(self) -> None:
-        self._head_refused = True
+        self._refused = True
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             # Requests sent before this head (pipelined) are still being answered: the 431 must follow their
@@ -140,16 +132,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
             return
         super()._refuse_head()
 
-    def send_400_response(self, msg: str) -> None:
-        if self._head_refused:  # uvicorn takes the parser's stop at a refused head for an invalid request
-            self._refuse_head()
-        else:
-            self._answer(400, "invalid HTTP request")
-
-    def shutdown(self) -> None:
-        self._cut_at_shutdown()
-        if not self.transport.is_closing():
-            super().shutdown()
+    def _head_refused(self) -> bool:
+        return self._refused  # uvicorn takes the parser's stop at a refused head for an invalid request
 
     def _phase(self) -> Phase:
         if self._refusal_due:
@@ -161,6 +145,3 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol, Guard):
 
     def _head_started(self) -> bool:
         return self._head_bytes > 0 or not self._head_exact
-
-    def _open_cycle(self) -> RequestCycle | None:
-        return self.cycle

@@ -33,7 +33,7 @@ from nemo_contract.protocol.control import (
 )
 from nemo_contract.protocol.events import EventKind
 
-__all__ = ["ENTRY_KEY", "MAX_BYTES", "Change", "Entry", "Journal", "StreamEvent", "entry_of"]
+__all__ = ["ENTRY_KEY", "MAX_BYTES", "Change", "Entry", "Journal", "Query", "StreamEvent", "entry_of"]
 
 #: At most this many events of one stream are kept.
 MAX_EVENTS_PER_ENTRY = 1000
@@ -263,6 +263,18 @@ def _pairs(raw: RawHeaders, *, mask: bool = False) -> list[list[str]]:
     return shown
 
 
+class Query(typing.TypedDict, total=False):
+    """Which entries to find: ``path`` is a glob, ``token`` the bearer token, ``since`` the first sequence number,
+    ``limit`` the newest so many, ``where`` any test of an entry."""
+
+    method: str | None
+    path: str | None
+    token: str | None
+    since: int
+    limit: int | None
+    where: typing.Callable[[Entry], bool] | None
+
+
 class Journal:
     """The last ``size`` requests (and at most ``MAX_BYTES`` of them), oldest first."""
 
@@ -373,16 +385,9 @@ class Journal:
     def next_seq(self) -> int:
         return self._seq + 1
 
-    def find(
-        self,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        token: str | None = None,
-        since: int = 0,
-        limit: int | None = None,
-        where: typing.Callable[[Entry], bool] | None = None,
-    ) -> list[Entry]:
+    def find(self, **query: typing.Unpack[Query]) -> list[Entry]:
+        method, path, token = query.get("method"), query.get("path"), query.get("token")
+        since, limit, where = query.get("since", 0), query.get("limit"), query.get("where")
         found = [
             e
             for e in self._entries
@@ -394,12 +399,13 @@ class Journal:
         ]
         return found[-limit:] if limit else found
 
-    async def wait_for(self, seconds: float, **query: typing.Any) -> list[Entry]:
+    async def wait_for(
+        self, seconds: float, *, stop: typing.Callable[[], bool] | None = None, **query: typing.Unpack[Query]
+    ) -> list[Entry]:
         """Entries matching ``query``; waits up to ``seconds`` (real time) for a first one to appear or change.
 
-        ``stop`` (a callable) ends the wait early, with what there is (the server is stopping).
+        ``stop`` ends the wait early, with what there is (the server is stopping).
         """
-        stop: typing.Callable[[], bool] | None = query.pop("stop", None)
         with anyio.move_on_after(seconds):
             while not (found := self.find(**query)):
                 if stop is not None and stop():

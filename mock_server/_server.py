@@ -15,7 +15,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
-from ._guard import DEFAULT_LIMITS, GRACEFUL_SHUTDOWN, Guard, Limits, Phase, RequestCycle
+from ._guard import DEFAULT_LIMITS, GRACEFUL_SHUTDOWN, Guard, Limits, Phase
 
 __all__ = ["GuardedH11Protocol", "protocol_class", "server_config"]
 
@@ -57,7 +57,7 @@ class _HeadLimitedConnection(h11.Connection):
         return event
 
 
-class GuardedH11Protocol(H11Protocol, Guard):
+class GuardedH11Protocol(Guard, H11Protocol):
     """uvicorn's h11 protocol with the server's limits (see the module docstring)."""
 
     def __init__(
@@ -71,14 +71,6 @@ class GuardedH11Protocol(H11Protocol, Guard):
         self._limited = _HeadLimitedConnection(self.limits.head_bytes)
         self.conn = self._limited
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._guard_start()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._guard_stop()
-        super().connection_lost(exc)
-
     def data_received(self, data: bytes) -> None:
         self._last_read = self.loop.time()
         super().data_received(data)
@@ -88,16 +80,8 @@ class GuardedH11Protocol(H11Protocol, Guard):
         if not self.transport.is_closing():
             self._answered()
 
-    def send_400_response(self, msg: str) -> None:
-        if self._limited.head_too_large:
-            self._refuse_head()
-        else:
-            self._answer(400, "invalid HTTP request")
-
-    def shutdown(self) -> None:
-        self._cut_at_shutdown()
-        if not self.transport.is_closing():
-            super().shutdown()
+    def _head_refused(self) -> bool:
+        return self._limited.head_too_large
 
     def _phase(self) -> Phase:
         state = self.conn.their_state
@@ -107,9 +91,6 @@ class GuardedH11Protocol(H11Protocol, Guard):
 
     def _head_started(self) -> bool:
         return self._limited.head_received > 0
-
-    def _open_cycle(self) -> RequestCycle | None:
-        return self.cycle
 
 
 def protocol_class(http: str = "auto", limits: Limits = DEFAULT_LIMITS) -> type[asyncio.Protocol]:

@@ -87,26 +87,8 @@ def make_mov(path: Path, *, width: int = 64, height: int = 48, duration: float =
 
 
 def make_wav(path: Path, *, duration: float = 1.0, sample_rate: int = 16000) -> Path:
-    """A mono 16-bit PCM WAV of silence-ish samples."""
-    import av
-
-    path = path.with_suffix(".wav")
-    total = round(duration * sample_rate)
-    with av.open(str(path), "w", format="wav") as out:
-        stream = out.add_stream("pcm_s16le", rate=sample_rate)
-        stream.codec_context.layout = "mono"
-        done = 0
-        while done < total:
-            count = min(1024, total - done)
-            frame = av.AudioFrame(format="s16", layout="mono", samples=count)
-            frame.planes[0].update(bytes(count * 2))
-            frame.sample_rate = sample_rate
-            frame.pts = done
-            frame.time_base = Fraction(1, sample_rate)
-            out.mux(stream.encode(frame))
-            done += count
-        out.mux(stream.encode(None))
-    return path
+    """A mono 16-bit PCM WAV of silence."""
+    return make_audio(path.with_suffix(".wav"), duration=duration, sample_rate=sample_rate)
 
 
 def _still(path: Path, encoder: str, pix_fmt: str, width: int, height: int) -> Path:

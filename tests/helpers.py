@@ -5,12 +5,23 @@ from __future__ import annotations
 import pathlib
 import subprocess
 import sys
+import typing
 
 import httpx
 
 from nemo_contract.testing import START
 
-__all__ = ["BASE", "SKILL_HEADERS", "START", "new_session", "new_token", "probe_video", "start_mock", "stop_process"]
+__all__ = [
+    "BASE",
+    "SKILL_HEADERS",
+    "START",
+    "new_session",
+    "new_token",
+    "one_clip_draft",
+    "probe_video",
+    "start_mock",
+    "stop_process",
+]
 
 BASE = "http://emulator.test"
 SKILL_HEADERS = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
@@ -34,6 +45,15 @@ async def new_session(client: httpx.AsyncClient, token: str, language: str | Non
     assert response.status_code == 200, response.text
     session_id: str = response.json()["data"]["session_id"]
     return session_id
+
+
+def one_clip_draft() -> dict[str, typing.Any]:
+    """The smallest draft a render accepts: one video track with one second-long clip."""
+    return {
+        "t": [{"tt": 0, "sg": [{"id": "a", "n": "clip", "st": 0, "d": 1000}]}],
+        "d": 1000,
+        "m": {"title": "t", "width": 320, "height": 180, "fps": 25},
+    }
 
 
 def probe_video(path: pathlib.Path) -> tuple[str, int, int]:

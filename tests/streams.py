@@ -1,4 +1,4 @@
-"""Helpers to run a /run_sse turn against the in-process emulator on its frozen clock."""
+"""Helpers to run (or walk out of) a /run_sse turn against the in-process emulator on its frozen clock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import typing
 import httpx
 import httpx_sse
 
-from mock_server._emulator import Emulator
+from mock_server import Emulator, Entry
+from nemo_contract.protocol import shapes
+from nemo_contract.protocol.control import StreamEnd
 
 
 class Turn(typing.NamedTuple):
@@ -32,14 +34,24 @@ class Turn(typing.NamedTuple):
         return found
 
 
-def turn_body(session_id: str, text: str, **extra: typing.Any) -> dict[str, typing.Any]:
-    return {
-        "app_name": "nemo_agent",
-        "user_id": "me",
-        "session_id": session_id,
-        "new_message": {"parts": [{"text": text}]},
-        **extra,
-    }
+def turn_body(session_id: str, text: str) -> dict[str, typing.Any]:
+    return dict(shapes.turn_request(session_id, text))
+
+
+#: Words that start a generation: the longest kind of turn, with heartbeats.
+GENERATE = "turn this video into a short promo with music and transitions"
+
+
+async def leave_after_first_event(client: httpx.AsyncClient, emulator: Emulator, token: str, sid: str) -> Entry:
+    """Start a generation, read its opening event, hang up; the journal notes the client as gone."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with client.stream("POST", "/run_sse", json=turn_body(sid, GENERATE), headers=headers) as response:
+        emulator.advance(20)
+        async for _ in response.aiter_raw():
+            break
+    (entry,) = await emulator.wait_for(5.0, path="/run_sse", where=lambda e: e.end is not None)
+    assert (entry.end, entry.complete) == (StreamEnd.CLIENT_GONE, False)
+    return entry
 
 
 async def run_turn(client: httpx.AsyncClient, emulator: Emulator, token: str, body: dict[str, typing.Any]) -> Turn:

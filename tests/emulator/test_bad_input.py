@@ -10,7 +10,7 @@ import pytest
 
 from mock_server._emulator import Emulator
 
-from ..helpers import new_session, new_token
+from ..helpers import new_session, new_token, one_clip_draft
 
 pytestmark = pytest.mark.anyio
 
@@ -117,11 +117,7 @@ async def test_a_tiny_heartbeat_interval_is_refused(client: httpx.AsyncClient) -
 @pytest.mark.parametrize("header", ["bytes=0-1,5-9", "bytes=0-1, 3-4"])
 async def test_multi_range_requests_get_the_whole_file(client: httpx.AsyncClient, header: str) -> None:
     auth, sid = await _auth(client)
-    draft = {
-        "t": [{"tt": 0, "sg": [{"id": "a", "n": "clip", "st": 0, "d": 1000}]}],
-        "d": 1000,
-        "m": {"title": "t", "width": 320, "height": 180, "fps": 25},
-    }
+    draft = one_clip_draft()
     await client.post("/api/render/proxy/lambda", json={"id": "r", "sessionId": sid, "draft": draft}, headers=auth)
     await client.post("/__mock__/clock/advance", json={"seconds": 100})
     url = (await client.get("/api/render/proxy/lambda/r", headers=auth)).json()["output"]["url"]

@@ -7,7 +7,7 @@ import pytest
 
 from mock_server._emulator import Emulator
 
-from ..helpers import new_session, new_token
+from ..helpers import new_session, new_token, one_clip_draft
 from ..streams import run_turn, turn_body
 
 pytestmark = pytest.mark.anyio
@@ -38,11 +38,7 @@ async def test_render_duration(client: httpx.AsyncClient, emulator: Emulator) ->
     token, _ = await new_token(client)
     sid = await new_session(client, token)
     auth = {"Authorization": f"Bearer {token}"}
-    draft = {
-        "t": [{"tt": 0, "sg": [{"id": "a", "n": "clip", "st": 0, "d": 1000}]}],
-        "d": 1000,
-        "m": {"title": "t", "width": 320, "height": 180, "fps": 25},
-    }
+    draft = one_clip_draft()
     await client.post("/api/render/proxy/lambda", json={"id": "r", "sessionId": sid, "draft": draft}, headers=auth)
     emulator.clock.advance(6.9)
     assert (await client.get("/api/render/proxy/lambda/r", headers=auth)).json()["status"] == "processing"
@@ -57,11 +53,7 @@ async def test_initial_credits_token_lifetime_and_default_plan(client: httpx.Asy
     assert data["credits"] == 7
     assert data["expires_at"] == "2026-03-13T00:01:00Z"
     sid = await new_session(client, data["token"])
-    draft = {
-        "t": [{"tt": 0, "sg": [{"id": "a", "n": "clip", "st": 0, "d": 1000}]}],
-        "d": 1000,
-        "m": {"title": "t", "width": 320, "height": 180, "fps": 25},
-    }
+    draft = one_clip_draft()
     blocked = await client.post(
         "/api/render/proxy/lambda",
         json={"id": "r", "sessionId": sid, "draft": draft},

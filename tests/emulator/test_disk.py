@@ -18,7 +18,7 @@ from mock_server._emulator import Emulator
 from nemo_contract.testing import StreamingASGITransport
 
 from ..clips import make_mp4, make_png
-from ..helpers import BASE, SKILL_HEADERS, START, new_session, new_token
+from ..helpers import BASE, SKILL_HEADERS, START, new_session, new_token, one_clip_draft
 
 pytestmark = pytest.mark.anyio
 
@@ -118,11 +118,7 @@ async def test_an_idle_session_expires_with_its_files(
     token, _ = await new_token(client)
     sid = await new_session(client, token)
     auth = {"Authorization": f"Bearer {token}"}
-    draft = {
-        "t": [{"tt": 0, "sg": [{"id": "a", "n": "clip", "st": 0, "d": 1000}]}],
-        "d": 1000,
-        "m": {"title": "t", "width": 320, "height": 180, "fps": 25},
-    }
+    draft = one_clip_draft()
     png = make_png(tmp_path / "logo.png").read_bytes()
     upload = await client.post(f"/api/upload-video/nemo_agent/me/{sid}", files={"files": ("l.png", png)}, headers=auth)
     await client.post("/api/render/proxy/lambda", json={"id": "r", "sessionId": sid, "draft": draft}, headers=auth)

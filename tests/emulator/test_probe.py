@@ -179,11 +179,12 @@ async def test_at_most_two_probes_run_at_once(tmp_path: Path) -> None:
     for fifo in fifos:
         os.mkfifo(fifo)
     writers: dict[int, int] = {}
+    fed: set[int] = set()  # a fed pipe's probe may still hold it open: never attach to it again
     results: dict[int, MediaInfo] = {}
 
     def attach() -> None:
         for index, fifo in enumerate(fifos):
-            if index not in writers and index not in results:
+            if index not in writers and index not in fed:
                 try:
                     writers[index] = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
                 except OSError as exc:
@@ -199,6 +200,7 @@ async def test_at_most_two_probes_run_at_once(tmp_path: Path) -> None:
 
     def feed(index: int) -> None:
         fd = writers.pop(index)
+        fed.add(index)
         os.write(fd, clips.png_bomb(10 + index, 10))
         os.close(fd)
 

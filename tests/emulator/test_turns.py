@@ -16,11 +16,10 @@ from nemo_contract.protocol.control import StreamEnd
 from nemo_contract.testing import Served
 
 from ..helpers import SKILL_HEADERS, new_session, new_token, start_mock, stop_process
-from ..streams import turn_body
+from ..streams import GENERATE, leave_after_first_event, turn_body
 
 pytestmark = pytest.mark.anyio
 
-GENERATE = "turn this video into a short promo with music and transitions"
 CREDITS = "/api/credits/balance/simple"
 
 
@@ -36,17 +35,6 @@ async def _draft(client: httpx.AsyncClient, token: str, sid: str) -> dict[str, o
     return draft
 
 
-async def _leave_after_first_event(client: httpx.AsyncClient, emulator: Emulator, token: str, sid: str) -> None:
-    """Start a generation, read its opening event, and hang up."""
-    headers = {"Authorization": f"Bearer {token}"}
-    async with client.stream("POST", "/run_sse", json=turn_body(sid, GENERATE), headers=headers) as response:
-        emulator.advance(20)
-        async for _ in response.aiter_raw():
-            break
-    (entry,) = await emulator.wait_for(5.0, path="/run_sse", where=lambda e: e.end is not None)
-    assert entry.end is StreamEnd.CLIENT_GONE
-
-
 async def test_by_default_a_turn_runs_to_its_end_after_its_client_leaves(
     client: httpx.AsyncClient, emulator: Emulator
 ) -> None:
@@ -54,7 +42,7 @@ async def test_by_default_a_turn_runs_to_its_end_after_its_client_leaves(
     change lands after the client has gone, and the turn is charged."""
     token, _ = await new_token(client)
     sid = await new_session(client, token)
-    await _leave_after_first_event(client, emulator, token, sid)
+    await leave_after_first_event(client, emulator, token, sid)
     assert await _draft(client, token, sid) == {}  # still generating
     with emulator.clock.autojumping(), anyio.fail_after(5):
         while emulator.store.sessions[sid].busy:  # noqa: ASYNC110 - the turn runs on, unheard; nothing to await
@@ -69,7 +57,7 @@ async def test_with_on_disconnect_cancel_a_turn_stops_and_is_refunded(
     emulator.configure(on_disconnect="cancel")
     token, _ = await new_token(client)
     sid = await new_session(client, token)
-    await _leave_after_first_event(client, emulator, token, sid)
+    await leave_after_first_event(client, emulator, token, sid)
     emulator.advance(1000)
     assert await _draft(client, token, sid) == {}
     assert await _balance(client, token) == {"available": 100, "frozen": 0, "total": 100}
