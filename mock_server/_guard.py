@@ -28,6 +28,7 @@ import http
 import math
 import typing
 
+import uvicorn
 from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.server import ServerState
 
@@ -121,6 +122,19 @@ class Guard:
     _timer: asyncio.TimerHandle | None
     _head_since: float  # when the current head became due
     _last_read: float  # when the last bytes arrived
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, typing.Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        typing.cast(typing.Any, super()).__init__(config, server_state, app_state, _loop)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Set up what the protocol class adds (after uvicorn's own set-up)."""
 
     def _phase(self) -> Phase:
         raise NotImplementedError

@@ -14,12 +14,7 @@ The parser calls these methods for every request, so they do little and call uvi
 
 from __future__ import annotations
 
-import asyncio
-import typing
-
-import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-from uvicorn.server import ServerState
 
 from ._guard import Guard, Phase
 
@@ -40,14 +35,7 @@ class _HeadTooLarge(Exception):
 class GuardedHttpToolsProtocol(Guard, HttpToolsProtocol):
     """uvicorn's httptools protocol with the server's limits."""
 
-    def __init__(
-        self,
-        config: uvicorn.Config,
-        server_state: ServerState,
-        app_state: dict[str, typing.Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
+    def _prepare(self) -> None:
         self._in_head = True  # the parser is in (or waiting for) a request head
         self._head_bytes = 0  # bytes fed to the parser since that head became due
         self._head_exact = True  # False when the head began inside a read, uncounted

@@ -13,7 +13,6 @@ import typing
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.server import ServerState
 
 from ._guard import DEFAULT_LIMITS, GRACEFUL_SHUTDOWN, Guard, Limits, Phase
 
@@ -60,14 +59,7 @@ class _HeadLimitedConnection(h11.Connection):
 class GuardedH11Protocol(Guard, H11Protocol):
     """uvicorn's h11 protocol with the server's limits (see the module docstring)."""
 
-    def __init__(
-        self,
-        config: uvicorn.Config,
-        server_state: ServerState,
-        app_state: dict[str, typing.Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
+    def _prepare(self) -> None:
         self._limited = _HeadLimitedConnection(self.limits.head_bytes)
         self.conn = self._limited
 
