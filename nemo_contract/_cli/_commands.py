@@ -129,9 +129,16 @@ class Commands:
         self._runners: dict[str, Runner] = {}
 
     def add(
-        self, name: str, summary: str, *, run: Runner, aliases: typing.Sequence[str] = ()
+        self,
+        name: str,
+        summary: str,
+        *,
+        run: Runner,
+        aliases: typing.Sequence[str] = (),
+        global_options: bool = True,
     ) -> argparse.ArgumentParser:
-        """A subcommand that ``run`` carries out; it takes the global options too. Returns its parser."""
+        """A subcommand that ``run`` carries out; it takes the global options too (the client's: ``--base-url``,
+        ``--json``...), unless ``global_options`` is False. Returns its parser."""
         for each in (name, *aliases):
             if each in self._runners:
                 raise ValueError(f"two commands are named {each!r}")
@@ -141,7 +148,7 @@ class Commands:
             aliases=list(aliases),
             help=summary,
             description=summary,
-            parents=[self._options],
+            parents=[self._options] if global_options else [],
             epilog=self._epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
