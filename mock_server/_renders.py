@@ -125,7 +125,8 @@ async def output_file(emulator: Emulator, render: Render) -> pathlib.Path | None
     def make(target: pathlib.Path) -> None:
         render_mp4(target, width=width, height=height, duration_ms=duration, fps=fps)
 
-    async with _encode_locks.setdefault(emulator, anyio.Lock()):  # one encode at a time: a burst of polls must not start the same work twice
+    # One encode at a time: a burst of polls must not start the same work twice.
+    async with _encode_locks.setdefault(emulator, anyio.Lock()):
         try:
             render.output_size = await anyio.to_thread.run_sync(area.ensure_file, path, make)
         except DiskFull as exc:
