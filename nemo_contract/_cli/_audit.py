@@ -37,6 +37,7 @@ HOME and XDG_CONFIG_HOME in a fresh temporary folder; the scenarios run side by 
 
 def _positive(kind: type[float] | type[int], what: str) -> typing.Callable[[str], float | int]:
     """An argparse type: a number above 0 (``what`` names it: "a timeout")."""
+
     def parse(text: str) -> float | int:
         try:
             value = kind(text)

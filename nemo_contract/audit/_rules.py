@@ -210,10 +210,10 @@ def one_retry(run: Run) -> Judgement:
             attempts.append(retry)
             current = retry
         if len(attempts) > 2:
+            again = ", ".join(f"#{run.number(e)} at {run.at(e.real_time)}" for e in attempts[1:])
+            answers = ", ".join(str(e.code) for e in attempts[:-1])
             problems.append(
-                f"{entry.method} {run.endpoint(entry)} was sent {len(attempts)} times for one call: "
-                + run.numbers(attempts)
-                + f" (answers: {', '.join(str(e.code) for e in attempts[:-1])})"
+                f"{run.cite(entry)} was sent {len(attempts)} times for one call: again as {again} (answers: {answers})"
             )
     return judged(failed, problems)
 

@@ -55,6 +55,9 @@ _MAX_DIGESTED = 1024 * 1024
 #: How long a stopped program gets between SIGTERM and SIGKILL, and the emulator to see its connections close.
 _GRACE = 2.0
 _SETTLE = 2.0
+#: Emulators start one at a time: each uvicorn.Config sets up the process's logging afresh (its loggers at INFO,
+#: then at the level asked for), so servers starting side by side would log their start-up to the console.
+_STARTING = threading.Lock()
 
 
 class ProgramNotStarted(OSError):
@@ -114,7 +117,7 @@ class _Watch:
 
     @staticmethod
     def _matches(trigger: Trigger, entry: Entry, change: Change) -> bool:
-        if change.value != trigger.on:
+        if change.value != trigger.when:
             return False
         if trigger.method and trigger.method.upper() != entry.method:
             return False
@@ -307,7 +310,8 @@ def run_scenario(
     served.app = _Gate(served.app, watch)  # type: ignore[assignment]
     home = pathlib.Path(tempfile.mkdtemp(prefix=f"nemo-audit-{scenario.name}-"))
     try:
-        url = served.start()
+        with _STARTING:
+            url = served.start()
         try:
             started = watch.started = time.time()
             process = subprocess.Popen(

@@ -59,14 +59,14 @@ class Trigger:
     method: str | None = None
     path: str | None = None  # a glob, as fault rules take
     count: int = 1
-    on: typing.Literal["request", "end"] = "end"
+    when: typing.Literal["request", "end"] = "end"
     faults: tuple[dict[str, typing.Any], ...] = ()
 
     def describe(self) -> str:
         what = {"reset": "reset the emulator", "expire_token": "expire the token", "add_faults": "add fault rules"}
         target = " ".join(part for part in (self.method, self.path) if part) or "any request"
         nth = "" if self.count == 1 else f" #{self.count}"
-        return f"{what[self.action]} after {target}{nth} {'arrived' if self.on == 'request' else 'ended'}"
+        return f"{what[self.action]} after {target}{nth} {'arrived' if self.when == 'request' else 'ended'}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -249,7 +249,7 @@ def parse_matrix(data: typing.Any, where: str, *, rules: typing.Collection[str] 
                     method=after.get("method"),
                     path=after.get("path"),
                     count=after.get("count", 1),
-                    on=after.get("on", "end"),
+                    when=after.get("when", "end"),
                     faults=tuple(raw.get("faults", ())),
                 )
             )
