@@ -211,7 +211,7 @@ def judge_run(run: Run) -> tuple[Verdict, ...]:
         if run.original is not None and rule.check is not judging.envelope_decides:
             said = Judgement("not_exercised", (f"judged by envelope-decides against {run.original.scenario.name}",))
         else:
-            said = rule.check(run)
+            said = rule.judge(run)
         verdicts.append(
             Verdict(
                 scenario=run.scenario.name,

@@ -129,7 +129,11 @@ def _signature(run: Run) -> list[tuple[Entry, str]]:
 def _plain(run: Run) -> dict[str, Judgement]:
     from ._catalogue import RULES
 
-    return {rule.name: rule.check(run) for rule in RULES if rule.check is not envelope_decides}
+    return {rule.name: rule.judge(run) for rule in RULES if rule.check is not envelope_decides}
+
+
+def _ended(run: Run) -> str:
+    return "was stopped at the timeout" if run.timed_out else f"exited {run.exit_status}"
 
 
 def envelope_decides(run: Run) -> Judgement:
@@ -143,20 +147,28 @@ def envelope_decides(run: Run) -> Judgement:
             problems.append(
                 f"under always200, {name} breaks ({said.evidence[0]}); in {original.scenario.name} it holds"
             )
-    if run.exit_status != original.exit_status:
-        problems.append(
-            f"the program exited {run.exit_status} under always200, {original.exit_status} in {original.scenario.name}"
-        )
+    name = original.scenario.name
     mine, theirs = _signature(run), _signature(original)
     for (entry, key), (other, their_key) in zip(mine, theirs, strict=False):
         if key != their_key:
             problems.append(
-                f"the calls part ways at {run.cite(entry)} ({run.answer_text(entry)}); in {original.scenario.name} "
-                f"the call there was {original.cite(other)} ({original.answer_text(other)})"
+                f"the calls part ways at {run.cite(entry)} ({run.answer_text(entry)}); in {name} the call there was "
+                f"{original.cite(other)} ({original.answer_text(other)})"
             )
             break
     else:
-        if len(mine) != len(theirs):
-            problems.append(f"{len(mine)} calls under always200, {len(theirs)} in {original.scenario.name}")
+        if len(mine) > len(theirs):
+            entry = mine[len(theirs)][0]
+            problems.append(
+                f"under always200 the program went on with {run.cite(entry)} ({run.answer_text(entry)}); "
+                f"in {name} it had stopped there"
+            )
+        elif len(mine) < len(theirs):
+            other = theirs[len(mine)][0]
+            problems.append(
+                f"under always200 the program stopped where in {name} it went on with {original.cite(other)}"
+            )
+    if (run.exit_status, run.timed_out) != (original.exit_status, original.timed_out):
+        problems.append(f"the program {_ended(run)} under always200; in {name} it {_ended(original)}")
     errors_as_200 = any(e.code not in (None, Code.SUCCESS) and e.status == 200 for e in run.entries)
     return judged(errors_as_200, problems)

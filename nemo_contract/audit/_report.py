@@ -41,7 +41,7 @@ def _paint(text: str, kind: str, color: bool) -> str:
 
 
 def _exit(result: ScenarioResult) -> str:
-    return "time" if result.timed_out else str(result.exit_status)
+    return "timeout" if result.timed_out else str(result.exit_status)
 
 
 def table(verdicts: Verdicts, *, color: bool = False) -> str:
@@ -53,12 +53,12 @@ def table(verdicts: Verdicts, *, color: bool = False) -> str:
         f"nemo-contract audit of {command}: {len(verdicts.results)} scenarios, {len(rules)} rules, "
         f"{verdicts.wall_time:.1f} s",
         "",
-        f"{'scenario':<{width}}  exit    time  " + "".join(f"{n:>3}" for n in range(1, len(rules) + 1)),
+        f"{'scenario':<{width}}     exit    time  " + "".join(f"{n:>3}" for n in range(1, len(rules) + 1)),
     ]
     for result in verdicts.results:
         twin = result.scenario.compare_with is not None
         cells = "".join("  " + _paint(MARKS[_mark(v, twin)], _mark(v, twin), color) for v in result.verdicts)
-        lines.append(f"{result.scenario.name:<{width}}  {_exit(result):>4}  {result.duration:5.1f}s{cells}")
+        lines.append(f"{result.scenario.name:<{width}}  {_exit(result):>7}  {result.duration:5.1f}s{cells}")
         for verdict in result.verdicts:
             if verdict.broken:
                 sign = _paint(MARKS["missed" if verdict.missed else "fail"], "fail", color)
@@ -76,11 +76,11 @@ def table(verdicts: Verdicts, *, color: bool = False) -> str:
         broken = [v.scenario for v in mine if v.broken]
         status = verdicts.rule_status(rule)
         kind = "fail" if broken else status
-        summary = f"held in {held}" if held else "never exercised"
+        parts = [f"held in {held}"] if held else []
         if broken:
-            summary += f"; broken in {', '.join(broken[:4])}" + (
-                f" and {len(broken) - 4} more" if len(broken) > 4 else ""
-            )
+            more = f" and {len(broken) - 4} more" if len(broken) > 4 else ""
+            parts.append(f"broken in {', '.join(broken[:4])}{more}")
+        summary = "; ".join(parts) or "never exercised"
         mark = _paint(MARKS["fail" if broken else status], kind, color)
         lines.append(f"{number:>3} {rule:<{name_width}}  {mark} {summary}")
     failures = verdicts.failures

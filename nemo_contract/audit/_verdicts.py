@@ -61,6 +61,16 @@ class Rule:
     source: str
     check: typing.Callable[[Run], Judgement] = dataclasses.field(repr=False, compare=False)
 
+    def judge(self, run: Run) -> Judgement:
+        """The rule's judgement of a run; a rule that breaks on it (a bug of the audit's) says so as a failure
+        rather than losing every other verdict."""
+        try:
+            return self.check(run)
+        except Exception as exc:
+            return Judgement(
+                "fail", (f"the audit could not judge this ({type(exc).__name__}: {exc}); please report it",)
+            )
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import email.utils
 
 from mock_server import Entry
-from nemo_contract.audit import Expect, Scenario
+from nemo_contract.audit import Expect, Rule, Scenario
 from nemo_contract.audit._catalogue import RULES, judge_run
 from nemo_contract.audit._facts import Run, retry_after_of
+from nemo_contract.audit._verdicts import Judgement
 from nemo_contract.protocol import Code
 
 START = 1_800_000_000.0
@@ -104,3 +105,13 @@ def test_a_run_with_no_traffic_exercises_nothing_but_the_outcome() -> None:
     verdicts = {v.rule: v.status for v in judge_run(_run())}
     assert verdicts.pop("outcome") == "pass"  # either, with no work asked for, and exit 0
     assert set(verdicts.values()) == {"not_exercised"} and len(verdicts) == len(RULES) - 1
+
+
+def test_a_rule_that_breaks_on_a_run_fails_with_a_note_instead_of_losing_the_other_verdicts() -> None:
+    def broken(run: Run) -> Judgement:
+        raise KeyError("surprise")
+
+    rule = Rule(name="broken", judges="nothing", quote="", source="", check=broken)
+    assert rule.judge(_run()) == Judgement(
+        "fail", ("the audit could not judge this (KeyError: 'surprise'); please report it",)
+    )
