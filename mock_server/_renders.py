@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import pathlib
 import typing
+import weakref
 
 import anyio
 import anyio.to_thread
@@ -60,7 +61,9 @@ DEFAULT_SIZE = (1920, 1080)
 DEFAULT_FPS = 30
 #: The spec's limits of a draft's metadata ("H.264, up to 1080x1920").
 MAX_SIDE, MAX_FPS = 1920, 60
-_encode_lock = anyio.Lock()
+#: One encode at a time per emulator. Per emulator, not per process: a lock belongs to the event loop that uses
+#: it, and several emulators may run in one process, each on its own loop in a thread (``Served``, ``audit``).
+_encode_locks: weakref.WeakKeyDictionary[Emulator, anyio.Lock] = weakref.WeakKeyDictionary()
 
 
 def _pending_for(render: Render) -> float:
@@ -145,7 +148,8 @@ async def output_file(emulator: Emulator, render: Render) -> pathlib.Path | None
     def make(target: pathlib.Path) -> None:
         render_mp4(target, width=width, height=height, duration_ms=duration, fps=fps, audio=sounds)
 
-    async with _encode_lock:  # one encode at a time: a burst of polls must not start the same work twice
+    # One encode at a time: a burst of polls must not start the same work twice.
+    async with _encode_locks.setdefault(emulator, anyio.Lock()):
         try:
             render.output_size = await anyio.to_thread.run_sync(area.ensure_file, path, make)
         except DiskFull as exc:

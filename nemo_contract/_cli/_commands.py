@@ -135,11 +135,12 @@ class Commands:
         *,
         run: Runner,
         aliases: typing.Sequence[str] = (),
-        client_options: bool = True,
+        global_options: bool = True,
         epilog: str | None = None,
     ) -> argparse.ArgumentParser:
-        """A subcommand that ``run`` carries out; it takes the global options too, unless ``client_options`` is
-        False (a command that is no client, like ``verify``, with options of its own). Returns its parser."""
+        """A subcommand that ``run`` carries out; it takes the global options too (the client's: ``--base-url``,
+        ``--json``...), unless ``global_options`` is False (a command that is no client, like ``verify`` or
+        ``audit``, with options of its own). Returns its parser."""
         for each in (name, *aliases):
             if each in self._runners:
                 raise ValueError(f"two commands are named {each!r}")
@@ -149,7 +150,7 @@ class Commands:
             aliases=list(aliases),
             help=summary,
             description=summary,
-            parents=[self._options] if client_options else [],
+            parents=[self._options] if global_options else [],
             epilog=self._epilog if epilog is None else epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )

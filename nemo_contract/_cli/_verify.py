@@ -80,7 +80,7 @@ def add_commands(commands: Commands) -> None:
         "verify",
         "check a server against the recorded spec and the protocol's behaviour (Schemathesis and our own checks)",
         run=run,
-        client_options=False,
+        global_options=False,
         epilog=_EPILOG,
     )
     options = verify

@@ -70,8 +70,12 @@ def test_protocol_codes_are_spelled_only_in_the_protocol_package() -> None:
 
 
 #: Where a string that is also a protocol field name is something else, by module: the keys of ASGI messages and
-#: scopes ("type", "status", "state"), and of the OpenAPI documents read to build validators.
+#: scopes ("type", "status", "state"), of the OpenAPI documents read to build validators, of a scenario file
+#: ("name"), and of the journal's query ("token": the bearer token to select by).
 NOT_FIELDS: dict[str, set[str]] = {
+    "mock_server._journal": {"token"},
+    "nemo_contract.audit._scenarios": {"name"},
+    "nemo_contract.audit._watch": {"type", "status"},
     "mock_server._middleware": {"type", "status"},
     "mock_server._validation": {"type", "name", "content"},
     "nemo_contract.testing._transport": {"type", "status", "state"},
@@ -140,7 +144,7 @@ def test_the_root_package_exports_a_complete_sorted_public_api() -> None:
         assert getattr(nemo_contract, name) is not None
 
 
-PUBLIC_PACKAGES = {"protocol", "testing", "verify"}
+PUBLIC_PACKAGES = {"audit", "protocol", "testing", "verify"}
 
 
 def test_only_the_named_wings_are_public() -> None:
