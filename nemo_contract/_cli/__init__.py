@@ -2,8 +2,8 @@
 
 The commands come in families, one module each (``_client_commands``: chat, say, upload, state, credits, export,
 forget; ``_cassette``: cassette show, har, compact, check); ``FAMILIES`` lists them and ``_commands`` says what a
-family is. To add one: write the module, add it to ``FAMILIES``. The global options are accepted before and after the command; the copy after the command only
-overrides when it is given. Output goes through ``_console``.
+family is. To add one: write the module, add it to ``FAMILIES``. The global options are accepted before and after
+the command; the copy after the command only overrides when it is given. Output goes through ``_console``.
 
 Only light modules are imported up front (``--help`` must start quickly): the client (httpx, anyio) is loaded
 inside a command's run, where Ctrl-C is already one line and exit status 130.

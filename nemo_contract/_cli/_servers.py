@@ -36,3 +36,7 @@ def main(argv: typing.Sequence[str] | None = None) -> int:
             return 2
         return recording_cli.run(args)
     return emulator_cli.run(parser, args, extra)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -268,11 +268,11 @@ class _Checker:
             # A render's answers change shape with its status (an output once completed), and when a poll finds
             # which status depends on timing: compare with a recorded answer of the same status, if there is one.
             render = next((d.value for d in _discriminators(exchange) if d.kind == RENDER), "?")
-            status = read_render(theirs).status
-            self.renders[render].append((exchange.x, read_render(mine).status, status))
+            now = read_render(theirs).status or ""
+            self.renders[render].append((exchange.x, read_render(mine).status or "", now))
             self.bodies[render].append(mine)
-            mine = next((body for body in self.bodies[render] if read_render(body).status == status), None)
-            mine = mine if mine is not None else self._later_answer(exchange, render, status)
+            mine = next((body for body in self.bodies[render] if read_render(body).status == now), None)
+            mine = mine if mine is not None else self._later_answer(exchange, render, now)
             if mine is None:
                 return theirs  # a status the recording never saw: the status sequence reports it
         for line in shape_differences(shape(mine), shape(theirs)):
@@ -286,7 +286,12 @@ class _Checker:
             if next((d.value for d in _discriminators(other) if d.kind == RENDER), None) != render:
                 continue
             body = other.response.body if other.response is not None else None
-            if body is not None and body.is_json and isinstance(body.json, dict) and read_render(body.json).status == status:
+            if (
+                body is not None
+                and body.is_json
+                and isinstance(body.json, dict)
+                and read_render(body.json).status == status
+            ):
                 return body.json
         return None
 
@@ -295,9 +300,13 @@ class _Checker:
         mine, my_forms, my_bodies = _events(recorded_frames)
         theirs, their_forms, their_bodies = _events(_frames(data))
         if mine != theirs:
-            self.differ(exchange, "event kinds", f"recorded {', '.join(mine) or 'none'}; got {', '.join(theirs) or 'none'}")
+            self.differ(
+                exchange, "event kinds", f"recorded {', '.join(mine) or 'none'}; got {', '.join(theirs) or 'none'}"
+            )
         if my_forms and their_forms and my_forms != their_forms:
-            self.differ(exchange, "heartbeats", f"recorded {', '.join(sorted(my_forms))}; got {', '.join(sorted(their_forms))}")
+            self.differ(
+                exchange, "heartbeats", f"recorded {', '.join(sorted(my_forms))}; got {', '.join(sorted(their_forms))}"
+            )
         seen: set[str] = set()
         for mine_body, their_body in zip(my_bodies, their_bodies, strict=False):
             if mine_body is None or their_body is None:
@@ -315,7 +324,9 @@ class _Checker:
             mine = _collapsed(status for _, status, _ in seen)
             theirs = _collapsed(status for _, _, status in seen)
             if mine != theirs:
-                self.differ(by_x[seen[-1][0]], "render status", f"recorded {' > '.join(mine)}; got {' > '.join(theirs)}")
+                self.differ(
+                    by_x[seen[-1][0]], "render status", f"recorded {' > '.join(mine)}; got {' > '.join(theirs)}"
+                )
 
 
 def _collapsed(statuses: typing.Iterable[str]) -> list[str]:
@@ -350,7 +361,7 @@ async def check(
     sleep: typing.Callable[[float], object] | None = None,
     files: typing.Sequence[str | pathlib.Path] = (),
     token: str | None = None,
-    timeout: float = 120.0,
+    read_timeout: float = 120.0,
 ) -> CheckReport:
     """Send ``cassette``'s requests to ``base_url`` and compare the answers (see the module's docstring)."""
     report = CheckReport()
@@ -361,7 +372,7 @@ async def check(
     pause = sleep or anyio.sleep
     base = base_url.rstrip("/")
     last_end: int | None = None
-    async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
+    async with httpx.AsyncClient(transport=transport, timeout=read_timeout) as http:
         for exchange in exchanges:
             request = exchange.request
             if last_end is not None and request.at > last_end and not math.isinf(speed):
@@ -378,9 +389,7 @@ async def check(
             if "files" in kwargs:
                 headers = [(n, v) for n, v in headers if n.lower() != "content-type"]
             url = base + bindings.say(request.path) + (f"?{bindings.say(request.query)}" if request.query else "")
-            sent = http.build_request(
-                request.method, url, headers=[(n, bindings.say(v)) for n, v in headers], **kwargs
-            )
+            sent = http.build_request(request.method, url, headers=[(n, bindings.say(v)) for n, v in headers], **kwargs)
             try:
                 response = await http.send(sent, stream=True)
                 try:

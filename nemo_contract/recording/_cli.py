@@ -139,7 +139,9 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve(app: typing.Any, args: argparse.Namespace, sock: socket.socket, started: typing.Callable[[str], None]) -> None:
+def _serve(
+    app: typing.Any, args: argparse.Namespace, sock: socket.socket, started: typing.Callable[[str], None]
+) -> None:
     """Run ``app`` under uvicorn on ``sock`` until a signal; ``started`` gets the base URL once it listens."""
     import uvicorn
 

@@ -119,7 +119,7 @@ def _entry(cassette: Cassette, exchange: Exchange) -> tuple[dict[str, typing.Any
         )
         wait = receive = 0
     else:
-        kind = next((v for n, v in response.headers if n.lower() == "content-type"), "")
+        kind: str = next((v for n, v in response.headers if n.lower() == "content-type"), "")
         if exchange.is_stream:
             text = _frames(exchange)
             content = harfile.Content(size=len(text.encode()), mimeType=kind, text=text)
@@ -138,9 +138,9 @@ def _entry(cassette: Cassette, exchange: Exchange) -> tuple[dict[str, typing.Any
             ]
             size = content.size
         else:
-            text, encoding, comment = _text(response.body)
+            body_text, encoding, comment = _text(response.body)
             size = response.body.size if response.body is not None else 0
-            content = harfile.Content(size=size, mimeType=kind, text=text, encoding=encoding, comment=comment)
+            content = harfile.Content(size=size, mimeType=kind, text=body_text, encoding=encoding, comment=comment)
             finished = response.at
         if response.repeat is not None:
             custom.update(repeat=dict(count=response.repeat.count, every_ms=response.repeat.every_ms))

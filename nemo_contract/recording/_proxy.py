@@ -20,7 +20,7 @@ import anyio
 import httpx
 
 from ._body import header, media_type
-from ._recorder import HOP_BY_HOP, EVENT_STREAM, ExchangeRecorder, Recorder, origin_of
+from ._recorder import EVENT_STREAM, HOP_BY_HOP, ExchangeRecorder, Recorder, origin_of
 
 __all__ = ["RecordingProxy"]
 

@@ -102,7 +102,7 @@ class Recorder:
         if existing is not None:
             self._meta, self._next, self._meta_written = existing.meta, existing.next, True
         mode = "ab" if existing is not None else "wb" if overwrite else "xb"
-        self._file: typing.BinaryIO | None = open(self.path, mode)  # noqa: SIM115
+        self._file: typing.IO[bytes] | None = open(self.path, mode)  # noqa: SIM115
         if target and not self._meta_written:
             self._write_meta()
 
@@ -112,7 +112,7 @@ class Recorder:
         from ._cassette import load
 
         cassette = load(self.path)
-        last = max((record.at for record in cassette.records), default=0)
+        last = max((record.at for record in cassette.records if not isinstance(record, Meta)), default=0)
         self._t0 -= (last + 1) / 1000
         self.redactor.reserve(self.path.read_text(encoding="utf-8"))
         numbers = [record.x for record in cassette.records if isinstance(record, Request)]
@@ -188,7 +188,9 @@ class Recorder:
         if problems:
             self.path.unlink(missing_ok=True)
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise RedactionError(f"{self.path}: redaction missed a secret, so the recording was removed: {problems[0]}{more}")
+            raise RedactionError(
+                f"{self.path}: redaction missed a secret, so the recording was removed: {problems[0]}{more}"
+            )
 
     def __enter__(self) -> Recorder:
         return self

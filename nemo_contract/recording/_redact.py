@@ -30,8 +30,6 @@ JSON = typing.Any
 #: Letters that make up a token: a secret is replaced only where none of them touch it.
 _WORD = r"A-Za-z0-9_\-"
 _PLACEHOLDER = re.compile(r"<[a-z][a-z0-9-]*#[0-9]+>")
-#: Shorter values are never learned: replacing them everywhere would hit ordinary words and numbers.
-MIN_SECRET = 6
 
 
 def is_placeholder(value: str) -> bool:
@@ -111,9 +109,9 @@ class Redactor:
         return dict(self._originals)
 
     def learn(self, value: str, kind: str) -> str | None:
-        """The placeholder of a secret (a new one for a value not seen before); None for a value too short or
-        already a placeholder, which is not a secret."""
-        if len(value) < MIN_SECRET or value == ME or is_placeholder(value) or "<" in value:
+        """The placeholder of a secret (a new one for a value not seen before); None for a value that is no
+        secret: empty, ``me`` (the path segment a turn request also sends as its ``user_id``), or a placeholder."""
+        if not value.strip() or value == ME or is_placeholder(value) or "<" in value:
             return None
         known = self._placeholders.get(value)
         if known is not None:
@@ -165,9 +163,7 @@ class Redactor:
             return text
         if self._pattern is None:
             values = sorted(self._placeholders, key=len, reverse=True)
-            self._pattern = re.compile(
-                rf"(?<![{_WORD}])(?:{'|'.join(map(re.escape, values))})(?![{_WORD}])"
-            )
+            self._pattern = re.compile(rf"(?<![{_WORD}])(?:{'|'.join(map(re.escape, values))})(?![{_WORD}])")
         placeholders = self._placeholders
         return self._pattern.sub(lambda match: placeholders[match.group(0)], text)
 

@@ -138,8 +138,8 @@ def plan(match: Match, *, target: str | None, origin: str) -> Plan:
         if event.raw is not None:
             text = event.raw
         else:
-            text = frame_bytes(event.data, event=event.event, id=event.id, retry=event.retry, comment=event.comment)
-            text = text.decode()
+            written = frame_bytes(event.data, event=event.event, id=event.id, retry=event.retry, comment=event.comment)
+            text = written.decode()
         frames.append((max(0, event.at - start) / 1000, say(text).encode()))
     end = exchange.end
     if end is None:

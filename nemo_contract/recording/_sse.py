@@ -73,7 +73,7 @@ def frame_bytes(
     data: str | None,
     *,
     event: str | None = None,
-    id: str | None = None,  # noqa: A002 - the SSE field's name
+    id: str | None = None,
     retry: int | None = None,
     comment: str | None = None,
 ) -> bytes:

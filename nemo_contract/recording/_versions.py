@@ -82,20 +82,32 @@ def upgrade(
 
 
 @functools.cache
-def _validator() -> Validator:
-    import jsonschema
-
+def _schema() -> dict[str, typing.Any]:
     from ..protocol.specs import spec_path
 
     with spec_path(SCHEMA).open(encoding="utf-8") as stream:
-        schema = json.load(stream)
-    validator: Validator = jsonschema.Draft202012Validator(schema)
+        schema: dict[str, typing.Any] = json.load(stream)
+    return schema
+
+
+@functools.cache
+def _validator(tag: str) -> Validator:
+    """The validator of one record type (its own definition, so an error names the field at fault)."""
+    import jsonschema
+
+    schema = _schema()
+    validator: Validator = jsonschema.Draft202012Validator(
+        {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{tag}"}
+    )
     return validator
 
 
 def validate(line: Line) -> str | None:
     """None for a valid line, else what is wrong with it, in a sentence."""
-    validator = _validator()
+    tag = line.get(TAG)
+    if tag not in _schema()["$defs"] or tag not in ("meta", "req", "res", "ev", "end"):
+        return f"{TAG}: {tag!r} is not a record type (meta, req, res, ev, end)"
+    validator = _validator(tag)
     if validator.is_valid(line):
         return None
     import jsonschema.exceptions
