@@ -297,7 +297,7 @@ def _parse(text: str, source: str) -> tuple[list[tuple[int, dict[str, JSON]]], l
         try:
             value = json.loads(line)
         except ValueError:
-            if last:  # a crash while writing: the rest is intact
+            if last and parsed:  # a crash while writing: the rest is intact
                 warned.append(f"{source}: line {number} is torn (a recording cut short?); dropped it")
                 break
             if not parsed:

@@ -36,10 +36,12 @@ import pytest
 if typing.TYPE_CHECKING:
     from ._session import CassetteSession
 
-__all__ = ["MODES", "nemo_cassette", "pytest_addoption", "pytest_configure"]
+__all__ = ["MODES", "nemo_cassette", "pytest_addoption", "pytest_configure", "pytest_runtest_makereport"]
 
 MODES = ("none", "once", "new", "all")
 _OPTIONS = frozenset({"mode", "speed", "tail", "strict", "upstream"})
+#: Whether a test's call failed: a miss it raised is not raised again at teardown.
+_CALL_FAILED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,6 +59,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "nemo_cassette(name, mode=None, speed='instant', tail='error', strict=False, upstream=None): replay (or "
         "record) a NemoVideo session in cassettes/<name>.jsonl; the nemo_cassette fixture gives its transport",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> typing.Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
 
 
 def _path(test_file: pathlib.Path, name: str) -> pathlib.Path:
@@ -94,4 +106,4 @@ def nemo_cassette(request: pytest.FixtureRequest) -> typing.Iterator[CassetteSes
     except (ValueError, FileNotFoundError) as exc:
         pytest.fail(f"nemo_cassette: {exc}", pytrace=False)
     yield session
-    session.finish()
+    session.finish(raise_miss=not request.node.stash.get(_CALL_FAILED, False))

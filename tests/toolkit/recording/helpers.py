@@ -100,7 +100,7 @@ class StreamApp:
 
     async def __call__(self, scope: dict[str, typing.Any], receive: typing.Any, send: typing.Any) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
+            while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
@@ -118,7 +118,9 @@ class StreamApp:
             await send({"type": "http.response.body", "body": frame, "more_body": True})
         import anyio
 
-        while not self.gate.is_set():
+        # The gate is set from another thread (the test's, when the app runs under uvicorn), so it is polled: a
+        # worker thread blocked on it could not be cancelled when the client leaves first.
+        while not self.gate.is_set():  # noqa: ASYNC110
             await anyio.sleep(0.002)
         for frame in self.rest:
             await send({"type": "http.response.body", "body": frame, "more_body": True})

@@ -56,10 +56,14 @@ def test_an_upstream_that_breaks_mid_stream_breaks_the_clients_stream_too(tmp_pa
     path = tmp_path / "p.jsonl"
     with live_app(upstream) as up:
         recorder = Recorder(path, target=up)
-        with live_app(RecordingProxy(upstream=up, recorder=recorder)) as proxy, httpx.Client(timeout=10) as http:
-            with pytest.raises(httpx.RemoteProtocolError), http.stream("POST", f"{proxy}/run_sse") as stream:
-                for _ in stream.iter_raw():
-                    pass
+        with (
+            live_app(RecordingProxy(upstream=up, recorder=recorder)) as proxy,
+            httpx.Client(timeout=10) as http,
+            pytest.raises(httpx.RemoteProtocolError),
+            http.stream("POST", f"{proxy}/run_sse") as stream,
+        ):
+            for _ in stream.iter_raw():
+                pass
         recorder.close()
     end = load(path).exchanges[0].end
     assert end is not None and (end.by, end.reason, end.rest) == ("server", "reset", "data: cut sh")
@@ -97,15 +101,19 @@ def _session(proxy: str) -> str:
     with httpx.Client(base_url=proxy, headers=headers, timeout=30) as http:
         token = http.post(PATHS.anonymous_token, headers={"X-Client-Id": "cli-1"}).json()[f.DATA][f.TOKEN]
         http.headers["Authorization"] = f"Bearer {token}"
-        session = http.post(PATHS.create_session.format(user="me"), json={f.TASK_NAME: "p"}).json()[f.DATA][f.SESSION_ID]
+        session = http.post(PATHS.create_session.format(user="me"), json={f.TASK_NAME: "p"}).json()[f.DATA][
+            f.SESSION_ID
+        ]
         clip = make_mp4_bytes()
-        sent = http.post(PATHS.upload.format(user="me", session_id=session), files=[("files", ("a.mp4", clip, "video/mp4"))])
+        sent = http.post(
+            PATHS.upload.format(user="me", session_id=session), files=[("files", ("a.mp4", clip, "video/mp4"))]
+        )
         url = sent.json()[f.DATA][f.FILES][0][f.CDN_URL]
         assert url.startswith(proxy)  # rewritten to come back through the proxy...
         assert http.get(url).content == clip  # ...and it works
         body = {f.APP: "nemo_agent", f.USER_ID: "me", f.SESSION_ID: session, f.NEW_MESSAGE: {f.PARTS: [{f.TEXT: "hi"}]}}
         with http.stream("POST", PATHS.run_sse, json=body) as stream:
-            assert any([line.startswith("data: {") for line in stream.iter_lines()])  # read to its end
+            assert any(line.startswith("data: {") for line in stream.iter_lines())  # read to its end
         return typing.cast(str, token)
 
 
@@ -147,7 +155,10 @@ def test_bad_input_to_record_is_one_line_and_exit_2(tmp_path: pathlib.Path, args
     (tmp_path / "there.jsonl").write_text("", encoding="utf-8")
     argv = [arg.format(dir=tmp_path) for arg in args]
     done = subprocess.run(
-        [sys.executable, "-m", "nemo_contract._cli._servers", "record", *argv], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "nemo_contract._cli._servers", "record", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1 and said.format(dir=tmp_path) in done.stderr, done.stderr

@@ -34,15 +34,17 @@ async def test_a_stream_is_written_event_by_event_while_it_is_still_open(tmp_pat
     app = StreamApp([b"data: one\n\n", b": ping\n\n"], [b"data: two\n\n"])
     path = tmp_path / "s.jsonl"
     recorder = Recorder(path, target=BASE)
-    async with httpx.AsyncClient(transport=AsyncRecordingTransport(StreamingASGITransport(app), recorder=recorder)) as http:
-        async with http.stream("POST", f"{BASE}/run_sse", json={}) as stream:
-            chunks = stream.aiter_raw()
-            assert await anext(chunks) == b"data: one\n\n"
-            assert await anext(chunks) == b": ping\n\n"
-            written = [line["t"] for line in _lines(path)]
-            assert written == ["meta", "req", "res", "ev", "ev"]  # on disk while the upstream still holds the rest
-            app.gate.set()
-            assert [chunk async for chunk in chunks] == [b"data: two\n\n"]
+    async with (
+        httpx.AsyncClient(transport=AsyncRecordingTransport(StreamingASGITransport(app), recorder=recorder)) as http,
+        http.stream("POST", f"{BASE}/run_sse", json={}) as stream,
+    ):
+        chunks = stream.aiter_raw()
+        assert await anext(chunks) == b"data: one\n\n"
+        assert await anext(chunks) == b": ping\n\n"
+        written = [line["t"] for line in _lines(path)]
+        assert written == ["meta", "req", "res", "ev", "ev"]  # on disk while the upstream still holds the rest
+        app.gate.set()
+        assert [chunk async for chunk in chunks] == [b"data: two\n\n"]
     recorder.close()
     lines = _lines(path)
     assert [line["t"] for line in lines] == ["meta", "req", "res", "ev", "ev", "ev", "end"]
@@ -77,15 +79,18 @@ async def test_an_emulator_session_records_forms_part_by_part_and_files_as_diges
     with Emulated(seed=1) as emulated:
         recorder = Recorder(path, target=emulated.base_url, clock=emulated.emulator.clock.now)
         transport = AsyncRecordingTransport(StreamingASGITransport(emulated.app), recorder=recorder)
-        async with emulated.async_client() as plain, httpx.AsyncClient(
-            transport=transport, base_url=emulated.base_url, headers=dict(plain.headers)
-        ) as http:
+        async with (
+            emulated.async_client() as plain,
+            httpx.AsyncClient(transport=transport, base_url=emulated.base_url, headers=dict(plain.headers)) as http,
+        ):
             token = (await http.post(PATHS.anonymous_token, headers={"X-Client-Id": "c-1"})).json()[f.DATA][f.TOKEN]
             auth = {"Authorization": f"Bearer {token}"}
             made = await http.post(PATHS.create_session.format(user="me"), json={f.TASK_NAME: "p"}, headers=auth)
             session = made.json()[f.DATA][f.SESSION_ID]
             upload = PATHS.upload.format(user="me", session_id=session)
-            sent = await http.post(upload, files=[("files", ("clip.mp4", clip, "video/mp4"))], data={"n": "1"}, headers=auth)
+            sent = await http.post(
+                upload, files=[("files", ("clip.mp4", clip, "video/mp4"))], data={"n": "1"}, headers=auth
+            )
             url = sent.json()[f.DATA][f.FILES][0][f.CDN_URL]
             fetched = await http.get(url)
             assert fetched.content == clip
@@ -115,11 +120,14 @@ def test_the_synchronous_transport_records_alike_and_can_keep_bodies(tmp_path: p
             headers={"content-type": "application/json", "content-encoding": "gzip"},
         )
     )
-    router.get(f"{BASE}/f.bin").mock(return_value=httpx.Response(200, content=b"\x00\x01", headers={"content-type": "x/y"}))
+    router.get(f"{BASE}/f.bin").mock(
+        return_value=httpx.Response(200, content=b"\x00\x01", headers={"content-type": "x/y"})
+    )
     path = tmp_path / "s.jsonl"
-    with Recorder(path, keep_bodies=True) as recorder, httpx.Client(
-        transport=RecordingTransport(httpx.MockTransport(router.handler), recorder=recorder)
-    ) as http:
+    with (
+        Recorder(path, keep_bodies=True) as recorder,
+        httpx.Client(transport=RecordingTransport(httpx.MockTransport(router.handler), recorder=recorder)) as http,
+    ):
         assert http.get(f"{BASE}/api/credits/balance/simple").json()[f.DATA][f.AVAILABLE] == 7
         assert http.get(f"{BASE}/f.bin?a=1").content == b"\x00\x01"
     cassette = load(path)
@@ -149,14 +157,16 @@ async def test_closing_the_recorder_mid_stream_ends_the_stream_as_interrupted(tm
     app = StreamApp([b"data: one\n\n"], [b"data: two\n\n"])
     path = tmp_path / "s.jsonl"
     recorder = Recorder(path, target=BASE)
-    async with httpx.AsyncClient(transport=AsyncRecordingTransport(StreamingASGITransport(app), recorder=recorder)) as http:
-        async with http.stream("POST", f"{BASE}/run_sse") as stream:
-            chunks = stream.aiter_raw()
-            await anext(chunks)
-            recorder.close()
-            app.gate.set()
-            with anyio.fail_after(5):
-                async for _ in chunks:
-                    pass
+    async with (
+        httpx.AsyncClient(transport=AsyncRecordingTransport(StreamingASGITransport(app), recorder=recorder)) as http,
+        http.stream("POST", f"{BASE}/run_sse") as stream,
+    ):
+        chunks = stream.aiter_raw()
+        await anext(chunks)
+        recorder.close()
+        app.gate.set()
+        with anyio.fail_after(5):
+            async for _ in chunks:
+                pass
     end = load(path).exchanges[0].end
     assert end is not None and (end.by, end.reason, end.events) == ("recorder", "recording_interrupted", 1)

@@ -47,7 +47,12 @@ async def _session(path: pathlib.Path, **recorder: object) -> tuple[str, str, st
             refused = await http.get(PATHS.credits, headers={**auth, MOCK_FAULT: str(int(Code.INSUFFICIENT_CREDITS))})
             assert user in refused.json()[f.DATA][f.REGISTER_URL]
             words = f"generate a video about the ocean with music, my key is {TYPED}"
-            turn = {f.APP: "nemo_agent", f.USER_ID: "me", f.SESSION_ID: session, f.NEW_MESSAGE: {f.PARTS: [{f.TEXT: words}]}}
+            turn = {
+                f.APP: "nemo_agent",
+                f.USER_ID: "me",
+                f.SESSION_ID: session,
+                f.NEW_MESSAGE: {f.PARTS: [{f.TEXT: words}]},
+            }
             async with http.stream("POST", PATHS.run_sse, json=turn, headers=auth) as stream:
                 seen = b"".join([chunk async for chunk in stream.aiter_bytes()])
             assert TYPED.encode() in seen  # the agent did repeat it on the stream
@@ -101,7 +106,9 @@ def test_a_secret_learned_after_it_was_written_fails_the_recording_and_the_file_
     second.response(200, [("content-type", "application/json")])
     second.chunk(json.dumps({f.DATA: {f.USER_ID: "anon_7f3b2c1d"}}).encode())
     second.finish()
-    with pytest.raises(RedactionError, match=r"late.jsonl: redaction missed a secret.* line 2 holds the value of <user#1>"):
+    with pytest.raises(
+        RedactionError, match=r"late.jsonl: redaction missed a secret.* line 2 holds the value of <user#1>"
+    ):
         recorder.close()
     assert not path.exists()
 
