@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import json
 import pathlib
 import typing
@@ -183,6 +184,9 @@ Record = Meta | Request | Response | Event | End
 _TAGS: dict[type, str] = {Meta: "meta", Request: "req", Response: "res", Event: "ev", End: "end"}
 _TYPES: dict[str, type] = {tag: kind for kind, tag in _TAGS.items()}
 _NESTED = {"body": Body, "repeat": Repeat}
+_DATACLASSES = frozenset({Meta, Request, Response, Event, End, Body, Part, Repeat})
+#: What ``_plain`` must look into: records, and the tuples that hold headers and parts (JSON values pass as they are).
+_NESTED_TYPES = _DATACLASSES | {tuple}
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -191,18 +195,25 @@ def iso_time(epoch: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@functools.cache
+def _fields(kind: type) -> tuple[tuple[str, typing.Any], ...]:
+    """(name, default) of a record type's fields, in their declared order."""
+    return tuple((field.name, field.default) for field in dataclasses.fields(kind))
+
+
 def _plain(value: typing.Any) -> JSON:
-    """A record's field as JSON: dataclasses as objects without their default fields, tuples as arrays."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    """A record's field as JSON: records as objects without their empty defaults, tuples as arrays."""
+    kind = type(value)
+    if kind in _DATACLASSES:
         found: dict[str, JSON] = {}
-        for field in dataclasses.fields(value):
-            item = getattr(value, field.name)
-            if item is NO_JSON or (item is None and field.default is None) or (item == "" and field.default == ""):
+        for name, default in _fields(kind):
+            item = getattr(value, name)
+            if item is NO_JSON or (item is None and default is None) or (item == "" and default == ""):
                 continue
-            found[field.name] = _plain(item)
+            found[name] = _plain(item) if type(item) in _NESTED_TYPES else item
         return found
-    if isinstance(value, tuple | list):
-        return [_plain(item) for item in value]
+    if kind is tuple or kind is list:
+        return [_plain(item) if type(item) in _NESTED_TYPES else item for item in value]
     return value
 
 

@@ -9,7 +9,9 @@ upstream's spelling; a replay rewrites it to its own address.
 
 Upstream answers are asked for without content coding (``Accept-Encoding: identity``), so they can be read and
 rewritten as they pass. A failure to reach the upstream is answered with 502 (recorded with its reason); an
-upstream connection that breaks mid-answer breaks the client's too, as it would have directly.
+upstream connection that breaks mid-answer breaks the client's too, as it would have directly. Requests go
+straight to an httpx transport, not through a client: a client would keep one caller's cookies for the next, and
+its URL merging and cookie handling are most of what a request costs here.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ Message = typing.MutableMapping[str, typing.Any]
 Receive = typing.Callable[[], typing.Awaitable[Message]]
 Send = typing.Callable[[Message], typing.Awaitable[None]]
 
+#: Upstream: a stream may be quiet for as long as a turn runs, so reads wait; the client decides when to give up.
+_TIMEOUTS = {"timeout": {"connect": 10.0, "read": None, "write": 60.0, "pool": 10.0}}
 #: Bodies read whole so their URLs can be rewritten: JSON up to this size (larger ones pass unchanged).
 REWRITE_LIMIT = 4 * 1024 * 1024
 _PLAIN = "application/json"
@@ -44,17 +48,16 @@ def _rewritable(headers: typing.Sequence[tuple[str, str]]) -> bool:
 class RecordingProxy:
     """``RecordingProxy(upstream="http://127.0.0.1:8000", recorder=Recorder("out.jsonl", target=...))``.
 
-    ``client`` is the httpx client used upstream (made, and closed on shutdown, when not given). The recorder is
-    closed when the app shuts down (ASGI lifespan) or by whoever made it.
+    ``transport`` is the httpx transport requests go upstream through (made, and closed on shutdown, when not
+    given). The recorder is closed by whoever made it.
     """
 
-    def __init__(self, *, upstream: str, recorder: Recorder, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, *, upstream: str, recorder: Recorder, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.upstream = origin_of(upstream)
         self.prefix = upstream.rstrip("/")[len(self.upstream) :]  # a base path, if the upstream has one
         self.recorder = recorder
-        self._owns_client = client is None
-        timeout = httpx.Timeout(connect=10.0, read=None, write=60.0, pool=10.0)
-        self.client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._owns_transport = transport is None
+        self.transport = transport or httpx.AsyncHTTPTransport()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -73,8 +76,8 @@ class RecordingProxy:
                 return
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self.client.aclose()
+        if self._owns_transport:
+            await self.transport.aclose()
 
     # -- one exchange ------------------------------------------------------------------------------------------
 
@@ -91,9 +94,9 @@ class RecordingProxy:
         if isinstance(body, bytes):
             forwarded = [(n, v) for n, v in forwarded if n.lower() != "content-length"]
         url = self.upstream + self.prefix + path + (f"?{query}" if query else "")
-        request = self.client.build_request(scope["method"], url, headers=forwarded, content=body)
+        request = httpx.Request(scope["method"], url, headers=forwarded, content=body, extensions=_TIMEOUTS)
         try:
-            answer = await self.client.send(request, stream=True)
+            answer = await self.transport.handle_async_request(request)
         except httpx.HTTPError as exc:
             exchange.failed(exc)
             await _plain(send, 502, f"the upstream {self.upstream} did not answer: {type(exc).__name__}")
@@ -149,7 +152,7 @@ class RecordingProxy:
         if not stream and _rewritable(kept):
             body = b""
             try:
-                async for chunk in answer.aiter_raw():
+                async for chunk in _raw_chunks(answer):
                     exchange.chunk(chunk)
                     body += chunk
             except httpx.HTTPError:
@@ -174,7 +177,7 @@ class RecordingProxy:
 
             group.start_soon(watch)
             try:
-                async for chunk in answer.aiter_raw():
+                async for chunk in _raw_chunks(answer):
                     if stream:
                         for block in exchange.chunk(chunk):
                             block = block.replace(upstream, mine)
@@ -195,6 +198,15 @@ class RecordingProxy:
             exchange.finish()
             await send({"type": "http.response.body", "body": rest, "more_body": False})
             group.cancel_scope.cancel()
+
+
+async def _raw_chunks(answer: httpx.Response) -> typing.AsyncIterator[bytes]:
+    """The answer's bytes as they come (all at once when a transport has read it already, as test ones do)."""
+    if answer.is_stream_consumed:
+        yield answer.content
+        return
+    async for chunk in answer.aiter_raw():
+        yield chunk
 
 
 def _raw(headers: typing.Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
