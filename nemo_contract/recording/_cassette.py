@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
 import json
 import pathlib
 import typing
@@ -195,10 +194,15 @@ def iso_time(epoch: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@functools.cache
+_FIELDS: dict[type, tuple[tuple[str, typing.Any], ...]] = {}
+
+
 def _fields(kind: type) -> tuple[tuple[str, typing.Any], ...]:
     """(name, default) of a record type's fields, in their declared order."""
-    return tuple((field.name, field.default) for field in dataclasses.fields(kind))
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple((field.name, field.default) for field in dataclasses.fields(kind))
+    return found
 
 
 def _plain(value: typing.Any) -> JSON:
