@@ -270,3 +270,23 @@ def test_bad_input_to_replay_is_one_line_and_exit_2(
         timeout=60,
     )
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and said in done.stderr, done.stderr
+
+
+def test_a_port_that_is_taken_is_one_line_and_exit_2(tmp_path: pathlib.Path) -> None:
+    import socket
+
+    path = write(tmp_path / "polls.jsonl", POLLS)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for argv in (["replay", str(path)], ["record", "--upstream", "http://x.test", "--out", str(tmp_path / "o")]):
+            done = subprocess.run(
+                [sys.executable, "-m", "nemo_contract._cli._servers", *argv, "--port", port],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 2 and done.stderr.startswith(f"nemo-mock: cannot listen on 127.0.0.1:{port}: ")
+            assert len(done.stderr.splitlines()) == 1
+    assert not (tmp_path / "o").exists()
