@@ -51,6 +51,8 @@ FORMAT = "nemo-cassette"
 VERSION = 1
 #: The key of each line's record type.
 TAG = "t"
+#: Keys of the format read by name (the rest go through the records' field names).
+_FORMAT_KEY, _VERSION_KEY, _PARTS = "format", "v", "parts"
 
 JSON = typing.Any
 
@@ -228,9 +230,9 @@ def encode(record: Record) -> str:
 
 def _body(value: dict[str, JSON]) -> Body:
     fields = dict(value)
-    parts = fields.pop("parts", None)
+    parts = fields.pop(_PARTS, None)
     if parts is not None:
-        fields["parts"] = tuple(Part(**part) for part in parts)
+        fields[_PARTS] = tuple(Part(**part) for part in parts)
     return Body(**fields)
 
 
@@ -332,9 +334,9 @@ def loads(text: str, *, source: str = "<cassette>") -> Cassette:
     if not parsed:
         raise CassetteError(f"{source}: empty, not a cassette")
     number, first = parsed[0]
-    if first.get(TAG) != "meta" or first.get("format") != FORMAT:
+    if first.get(TAG) != "meta" or first.get(_FORMAT_KEY) != FORMAT:
         raise CassetteError(f"{source}: not a {FORMAT} (its first line is not a {FORMAT} meta line)")
-    version = first.get("v")
+    version = first.get(_VERSION_KEY)
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise CassetteError(f"{source}: line {number}: the version must be a whole number")
     if version > VERSION:

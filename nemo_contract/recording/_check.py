@@ -169,9 +169,9 @@ def _content(body: Body | None, bindings: _Bindings, files: _Files) -> tuple[dic
     if body is None:
         return {}, None
     if body.is_json:
-        return {"content": json.dumps(bindings.say_json(body.json), ensure_ascii=False).encode()}, None
+        return dict(content=json.dumps(bindings.say_json(body.json), ensure_ascii=False).encode()), None
     if body.text is not None:
-        return {"content": bindings.say(body.text).encode()}, None
+        return dict(content=bindings.say(body.text).encode()), None
     if body.parts is not None:
         data: dict[str, str] = {}
         upload: list[tuple[str, tuple[str, bytes, str]]] = []
@@ -183,11 +183,11 @@ def _content(body: Body | None, bindings: _Bindings, files: _Files) -> tuple[dic
             if found is None:
                 return {}, f"the file {part.filename} is not among the files given (--files), with that digest"
             upload.append((part.name, (part.filename, found, part.type or "application/octet-stream")))
-        return {"data": data, "files": upload}, None
+        return dict(data=data, files=upload), None
     if body.b64 is not None:
         import base64
 
-        return {"content": base64.b64decode(body.b64)}, None
+        return dict(content=base64.b64decode(body.b64)), None
     return {}, f"its {body.size}-byte body was kept only as a digest"
 
 
@@ -386,7 +386,7 @@ async def check(
                 report.notes.append(f"#{exchange.x} {request.op or request.path} was not sent: {problem}")
                 last_end = _ended(exchange)
                 continue
-            if "files" in kwargs:
+            if request.body is not None and request.body.parts is not None:  # httpx writes the form's own type
                 headers = [(n, v) for n, v in headers if n.lower() != "content-type"]
             url = base + bindings.say(request.path) + (f"?{bindings.say(request.query)}" if request.query else "")
             sent = http.build_request(request.method, url, headers=[(n, bindings.say(v)) for n, v in headers], **kwargs)

@@ -31,15 +31,17 @@ Converter = typing.Callable[[Line], list[Line]]
 
 #: The format's schema, beside the API specs (``specs/`` in a checkout, ``nemo_contract/specs`` in the wheel).
 SCHEMA = "cassette.schema.json"
+_SIZE = "size"
 
 
 def _v0_body(body: JSON) -> Line | None:
     if body is None:
         return None
     if isinstance(body, dict) and set(body) <= {"sha256", "size", "content_type"} and "sha256" in body:
-        found: Line = dict(sha256=body["sha256"], size=body.get("size", 0))
-        if body.get("content_type"):
-            found.update(type=body["content_type"])
+        digest, size, kind = (body.get(key) for key in ("sha256", _SIZE, "content_type"))
+        found: Line = dict(sha256=digest, size=size or 0)
+        if kind:
+            found.update(type=kind)
         return found
     size = len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
     return dict(json=body, size=size)
