@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
 
-.PHONY: run test lint install install-test test-tools bench clean
+.PHONY: run test lint install install-test test-tools bench cassettes clean
 
 # "ok", or the version of a Python older than 3.11 (empty if $(PYTHON) does not run). Expanded only when the
 # venv is made, so a check that fails stops make with its one line before anything is created.
@@ -49,6 +49,11 @@ test: lint test-tools
 
 bench: install-test
 	$(BIN)/python -m bench
+
+# The recordings shipped in the package (nemo_contract/recording/cassettes/), made again from the emulator: the same
+# seed writes the same bytes (tests/toolkit/recording/test_shipped.py holds the shipped files to that).
+cassettes: install-test
+	$(BIN)/python -m tests.toolkit.recording.workflows --out nemo_contract/recording/cassettes
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,6 +1,7 @@
 """``python -m bench``: every benchmark section in one run, one table on standard output.
 
-    python -m bench [--only startup,throughput,streams,workflow,uploads,limits,verify,audit] [--quick] [--json FILE]
+    python -m bench [--only startup,throughput,streams,workflow,uploads,limits,verify,audit,recording] [--quick]
+                    [--json FILE]
 
 Progress goes to standard error. The table (Markdown) puts each figure beside its baseline with the ratio, the
 target and a verdict; notes under it say how each figure was taken. Missed targets do not fail the run (the
@@ -23,7 +24,7 @@ import typing
 
 from ._common import Row, fmt, log, pin_self, raise_nofile, server_cpu
 
-SECTIONS = ("startup", "throughput", "streams", "workflow", "uploads", "limits", "verify", "audit")
+SECTIONS = ("startup", "throughput", "streams", "workflow", "uploads", "limits", "verify", "audit", "recording")
 PACKAGES = ("starlette", "sse-starlette", "uvicorn", "h11", "httptools", "uvloop", "anyio", "httpx", "jsonschema", "av")
 
 
@@ -112,6 +113,10 @@ def _run_section(name: str, quick: bool) -> list[Row]:
         from . import audit
 
         return audit.run(quick=quick)
+    if name == "recording":
+        from . import recording
+
+        return recording.run(quick=quick)
     raise ValueError(name)
 
 

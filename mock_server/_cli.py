@@ -31,7 +31,7 @@ import typing
 
 from nemo_contract.__version__ import __version__
 
-__all__ = ["main"]
+__all__ = ["add_commands", "main", "run"]
 
 #: The --http and --loop choices that need a package uvicorn does not bring (it would fail only once started).
 _OPTIONAL_PACKAGES = frozenset({"httptools", "uvloop"})
@@ -130,6 +130,13 @@ _SERVE_TEXT = (
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-mock", description="Emulator of the NemoVideo agent API.")
     parser.add_argument("--version", action="version", version=f"nemo-mock {__version__}")
+    add_commands(parser)
+    return parser
+
+
+def add_commands(parser: argparse.ArgumentParser) -> typing.Any:
+    """Add ``serve`` and ``sample-clip`` to ``parser``; returns its subparsers action (whose parsers take
+    ``one_line=True``), so that ``nemo-mock`` (``nemo_contract._cli._servers``) can add its other commands."""
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     serve = commands.add_parser("serve", help="serve the emulator over HTTP", description=_SERVE_TEXT)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -188,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     clip.add_argument("--seconds", type=_seconds, default=5.0, help="its length (default 5)")
     clip.add_argument("--size", type=_picture, default=(640, 360), metavar="WxH", help="its size (default 640x360)")
     clip.add_argument("-f", "--force", action="store_true", help="replace FILE if it exists")
-    return parser
+    return commands
 
 
 def _missing(args: argparse.Namespace) -> str | None:
@@ -240,6 +247,11 @@ def _sample_clip(args: argparse.Namespace) -> int:
 def main(argv: typing.Sequence[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
+    return run(parser, args, extra)
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: typing.Sequence[str]) -> int:
+    """Run ``serve`` or ``sample-clip`` as parsed by ``parser`` (``extra``: what it did not recognise)."""
     if extra:  # what parse_args does, with sample-clip's one line
         if args.command == "sample-clip":
             print(f"nemo-mock sample-clip: error: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)

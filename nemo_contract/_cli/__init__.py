@@ -1,9 +1,10 @@
 """``nemo-contract``: drive the NemoVideo agent API from a terminal, the way the skill documents' agent does.
 
 The commands come in families, one module each (``_client_commands``: chat, say, upload, state, credits, export,
-forget; ``_verify``: verify; ``_audit``: audit); ``FAMILIES`` lists them and ``_commands`` says what a family is.
-To add one: write the module, add it to ``FAMILIES``. The global options are accepted before and after the
-command; the copy after the command only overrides when it is given. Output goes through ``_console``.
+forget; ``_verify``: verify; ``_audit``: audit; ``_cassette``: cassette show, har, compact, check); ``FAMILIES``
+lists them and ``_commands`` says what a family is. To add one: write the module, add it to ``FAMILIES``. The global
+options are accepted before and after the command; the copy after the command only overrides when it is given.
+Output goes through ``_console``.
 
 Only light modules are imported up front (``--help`` must start quickly): the client (httpx, anyio) is loaded
 inside a command's run, where Ctrl-C is already one line and exit status 130.
@@ -21,7 +22,7 @@ from ..__version__ import __version__
 from .._exceptions import NemoError
 from .._session import BASE_URL_ENV, DOWNLOADS_ENV, STATE_ENV, TOKEN_ENV
 from ..protocol import DEFAULT_BASE_URL, SkillSource
-from . import _audit, _client_commands, _verify
+from . import _audit, _cassette, _client_commands, _verify
 from ._commands import EXIT_CODES, CommandError, Commands, Invocation, Parser, error_data, exit_code
 from ._console import PROG, Console
 
@@ -33,7 +34,7 @@ class _Family(typing.Protocol):
 
 
 #: The command families, in the order ``--help`` lists their commands.
-FAMILIES: typing.Final[tuple[_Family, ...]] = (_client_commands, _verify, _audit)
+FAMILIES: typing.Final[tuple[_Family, ...]] = (_client_commands, _verify, _audit, _cassette)
 
 _EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
 _EPILOG += (

@@ -76,6 +76,8 @@ NOT_FIELDS: dict[str, set[str]] = {
     "mock_server._journal": {"token"},
     "nemo_contract.audit._scenarios": {"name"},
     "nemo_contract.audit._watch": {"type", "status"},
+    "nemo_contract.recording._proxy": {"type", "status"},
+    "nemo_contract.recording._replay": {"type", "status"},
     "mock_server._middleware": {"type", "status"},
     "mock_server._validation": {"type", "name", "content"},
     "nemo_contract.testing._transport": {"type", "status", "state"},
@@ -144,7 +146,7 @@ def test_the_root_package_exports_a_complete_sorted_public_api() -> None:
         assert getattr(nemo_contract, name) is not None
 
 
-PUBLIC_PACKAGES = {"audit", "protocol", "testing", "verify"}
+PUBLIC_PACKAGES = {"audit", "protocol", "recording", "testing", "verify"}
 
 
 def test_only_the_named_wings_are_public() -> None:

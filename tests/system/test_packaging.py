@@ -34,7 +34,11 @@ def test_the_wheel_carries_both_packages_the_specs_and_both_commands(wheel: path
     assert "nemo_contract/specs/nemovideo.openapi.yaml" in names
     assert "nemo_contract/specs/mock-admin.openapi.yaml" in names
     assert "mock_server/_app.py" in names and "nemo_contract/protocol/__init__.py" in names
-    assert "nemo-mock = mock_server._cli:main" in scripts
+    assert "nemo-mock = nemo_contract._cli._servers:main" in scripts
+    assert "nemo_cassette = nemo_contract.recording.plugin" in scripts  # the pytest11 entry point
+    assert "nemo_contract/specs/cassette.schema.json" in names and "nemo_contract/specs/har-1.2.schema.json" in names
+    assert "nemo_contract/recording/cassettes/video-to-generator.jsonl" in names
+    assert "nemo_contract/recording/cassettes/auto-generator.jsonl" in names
     assert "nemo-contract = nemo_contract._cli:main" in scripts
     assert not any(n.startswith("tests/") for n in names)
 
