@@ -24,6 +24,10 @@ from nemo_contract.testing import StreamingASGITransport
 settings.register_profile("nemo-contract", print_blob=True)
 settings.load_profile("nemo-contract")
 
+# tests/toolkit/testing runs pytest inside pytest to prove the plugin from a user's side; pytest takes
+# pytest_plugins from a top-level conftest only.
+pytest_plugins = ["pytester"]
+
 BASE = "http://emulator.test"
 SKILL_HEADERS = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
 #: Virtual clock start of the in-process fixtures: 2026-03-13T00:00:00Z.

@@ -23,7 +23,7 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:  # the names, for type checkers and editors; at run time they load on first use
-    from ._adapter import ClientAdapter, Outcome, ReferenceAdapter
+    from ._adapter import ClientAdapter, Outcome, ReferenceAdapter, Wiring
     from ._emulated import BASE_URL, START, Clock, Emulated, Served
     from ._machine import ClientMachine
     from ._transport import PortalTransport, StreamingASGITransport
@@ -42,6 +42,7 @@ _LOCATIONS: dict[str, str] = {
     "START": "._emulated",
     "Served": "._emulated",
     "StreamingASGITransport": "._transport",
+    "Wiring": "._adapter",
 }
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "ReferenceAdapter",
     "Served",
     "StreamingASGITransport",
+    "Wiring",
 ]
 
 

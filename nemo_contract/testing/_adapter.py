@@ -19,7 +19,7 @@ import typing
 if typing.TYPE_CHECKING:
     import httpx
 
-    from .._client import Client
+    from .. import Client
 
 __all__ = ["ClientAdapter", "Outcome", "ReferenceAdapter", "Wiring"]
 

@@ -9,6 +9,7 @@ the emulator (starlette, uvicorn) is imported until one is made.
 from __future__ import annotations
 
 import contextlib
+import functools
 import pathlib
 import threading
 import time
@@ -112,12 +113,12 @@ class Emulated:
         settings = {"base_url": self.base_url, "headers": _HEADERS, "timeout": 30.0, **options}
         return httpx.Client(transport=self.sync_transport(), **settings)
 
-    def call(self, function: typing.Callable[..., T], *args: typing.Any) -> T:
-        """``function(*args)`` where the emulator runs: on its thread's event loop once a sync client exists
-        (the control API is not thread-safe), else right here. ``emulated.call(emulated.emulator.advance, 30)``."""
+    def call(self, function: typing.Callable[..., T], *args: typing.Any, **kwargs: typing.Any) -> T:
+        """``function(*args, **kwargs)`` where the emulator runs: on its thread's event loop once a sync client
+        exists (the control API is not thread-safe), else right here: ``emulated.call(emulator.advance, 30)``."""
         if self._portal is None:
-            return function(*args)
-        return self._portal.call(function, *args)
+            return function(*args, **kwargs)
+        return self._portal.call(functools.partial(function, *args, **kwargs))
 
     def close(self, *, files: bool = True) -> None:
         """Stop the emulator (and the thread of the sync clients). ``files=False`` leaves its files under

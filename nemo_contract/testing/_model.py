@@ -153,7 +153,7 @@ def _stream_problems(entry: Entry, later: list[Entry], outcome: Outcome) -> list
     problems = []
     waited = later[0].time - reading.ended_at
     if waited < DROPPED_WAIT - 1e-6:
-        problems.append(f"{seen}: the state was read {waited:g} s after the stream stopped ({recovery})")
+        problems.append(f"{seen}: the state was read {waited:.3g} s after the stream's last event ({recovery})")
     if not reading.changed:
         if outcome.ok:
             problems.append(

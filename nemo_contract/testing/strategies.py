@@ -27,6 +27,8 @@ from ..protocol.control import FaultRuleFields, KnobFields
 
 __all__ = [
     "ROUTING_KEYWORDS",
+    "Kind",
+    "Language",
     "UploadFile",
     "drafts",
     "fault_rules",
@@ -51,7 +53,8 @@ _SUBJECTS = {
     "en": ("a city timelapse", "ocean waves", "a cat on a sofa", "a mountain sunrise", "our new coffee mug"),
     "zh": ("城市延时", "海浪", "沙发上的猫", "山顶日出", "我们的新咖啡杯"),
 }
-_TITLES = ("Hello", "Urban Dreams", "Summer 2026", "Launch Day", "你好世界")
+_TITLE_WORDS = {"en": ("Hello", "Urban Dreams", "Summer 2026", "Launch Day"), "zh": ("你好世界", "夏日时光")}
+_TITLES = (*_TITLE_WORDS["en"], *_TITLE_WORDS["zh"])
 #: What users ask the agent for, by kind: a new video, a change of the timeline, or a chat.
 _AGENT: dict[str, dict[Language, tuple[str, ...]]] = {
     "generation": {
@@ -97,7 +100,10 @@ _ROUTED = {
 
 def _fill(template: str, language: Language) -> st.SearchStrategy[str]:
     words = st.tuples(
-        st.integers(1, 60), st.integers(0, 100), st.sampled_from(_SUBJECTS[language]), st.sampled_from(_TITLES)
+        st.integers(1, 60),
+        st.integers(0, 100),
+        st.sampled_from(_SUBJECTS[language]),
+        st.sampled_from(_TITLE_WORDS[language]),
     )
     return words.map(lambda w: template.format(n=w[0], pct=w[1], subject=w[2], title=w[3]))
 
