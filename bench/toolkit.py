@@ -1,8 +1,8 @@
 """7. The toolkit: what the pytest plugin costs a test, a whole workflow through it, and ClientMachine's pace.
 
 * The ``nemo_emulator`` fixture's set-up and tear-down: a pytest run in a fresh interpreter (a folder of its
-  own under ``bench/out``) of N tests that take the fixture and N that do nothing, JUnit XML giving each test's
-  set-up + call + tear-down; the fixture's cost is the difference of the two medians.
+  own under ``bench/out``) of N tests that take the fixture and N that do nothing, each test's set-up + call +
+  tear-down as pytest measures them; the fixture's cost is the difference of the two medians.
 * A whole workflow through the fixture: tests that each take ``nemo_emulator`` and drive the reference
   ``AsyncClient`` through it (token and session, an upload, a generation turn, the state, an export: the render
   and the download of its MP4); each test's whole time counts, fixture included. The first test of the run pays
@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ElementTree
 
 from ._common import OUT_DIR, ROOT, Row, log, median
 
@@ -74,11 +73,22 @@ async def test_workflow(nemo_emulator, n):
 """
 
 
-def _pytest(folder: pathlib.Path, name: str) -> dict[str, list[float]]:
-    """Run the tests of ``folder`` in a fresh interpreter; each test function's times (s), in order."""
-    report = folder / f"{name}.xml"
+#: Each phase's duration, as pytest measures it (perf_counter), written by the runs' own conftest.
+CONFTEST = """
+import json, pathlib
+
+def pytest_runtest_logreport(report):
+    with open(pathlib.Path(__file__).parent / "phases.jsonl", "a") as out:
+        out.write(json.dumps([report.nodeid, report.when, report.duration]) + "\\n")
+"""
+
+
+def _pytest(folder: pathlib.Path) -> dict[str, list[float]]:
+    """Run the tests of ``folder`` in a fresh interpreter; each test function's set-up + call + tear-down (s),
+    in order."""
+    (folder / "conftest.py").write_text(CONFTEST)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", str(folder)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -86,16 +96,20 @@ def _pytest(folder: pathlib.Path, name: str) -> dict[str, list[float]]:
     )
     if done.returncode != 0:
         raise RuntimeError(f"the bench's pytest run failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    per_test: dict[str, float] = {}
+    for line in (folder / "phases.jsonl").read_text().splitlines():
+        nodeid, _, seconds = json.loads(line)
+        per_test[nodeid] = per_test.get(nodeid, 0.0) + seconds
     times: dict[str, list[float]] = {}
-    for case in ElementTree.parse(report).getroot().iter("testcase"):
-        times.setdefault(case.attrib["name"].split("[")[0], []).append(float(case.attrib["time"]))
+    for nodeid, seconds in per_test.items():
+        times.setdefault(nodeid.split("::")[-1].split("[")[0], []).append(seconds)
     return times
 
 
 def _fixture(count: int, folder: pathlib.Path) -> list[Row]:
     (folder / "test_bare.py").write_text(BARE.format(count=count))
     (folder / "test_fixture.py").write_text(FIXTURE.format(count=count))
-    times = _pytest(folder, "fixture")
+    times = _pytest(folder)
     bare, fixture = median(times["test_bare"]), median(times["test_fixture"][1:])
     cost = (fixture - bare) * 1000
     return [
@@ -106,8 +120,9 @@ def _fixture(count: int, folder: pathlib.Path) -> list[Row]:
             "ms",
             target="< 2 ms",
             verdict="PASS" if cost < 2 else "MISS",
-            note=f"{count} tests with the fixture against {count} without, one pytest run (JUnit XML times): "
-            f"median {fixture * 1000:.2f} ms against {bare * 1000:.2f} ms; the first test with the fixture "
+            note=f"{count} tests with the fixture against {count} without, one pytest run (each test's set-up, call "
+            "and tear-down as pytest times them): "
+            f"median {fixture * 1000:.3f} ms against {bare * 1000:.3f} ms; the first test with the fixture "
             f"({times['test_fixture'][0] * 1000:.0f} ms, the emulator's imports) is left out. The emulator's files "
             "are deleted by a thread of the plugin after the test",
         )
@@ -116,7 +131,7 @@ def _fixture(count: int, folder: pathlib.Path) -> list[Row]:
 
 def _workflow(count: int, folder: pathlib.Path) -> list[Row]:
     (folder / "test_workflow.py").write_text(WORKFLOW.format(count=count, folder=str(folder)))
-    times = _pytest(folder, "workflow")["test_workflow"]
+    times = _pytest(folder)["test_workflow"]
     first, warm = times[0] * 1000, [t * 1000 for t in times[1:]]
     bodies = [float(line) * 1000 for line in (folder / "bodies.jsonl").read_text().splitlines()]
     return [

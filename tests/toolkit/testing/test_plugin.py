@@ -18,6 +18,7 @@ import yaml
 
 from nemo_contract.protocol.specs import ADMIN_SPEC, API_SPEC, load_spec
 from nemo_contract.testing import plugin
+from nemo_contract.testing._machine import png_bytes
 
 # The inner runs are in-process, and pytester drops again whatever one imported for the first time; a C extension
 # (PyYAML's, PyAV's) does not survive a second import into one process. So they load here, and the specs are
@@ -312,3 +313,33 @@ def test_under_xdist_every_worker_has_the_run_seed_and_its_own_servers(
     assert {s["worker"] for s in seen} == {"gw0", "gw1"}
     assert {s["seed"] for s in seen} == {4242}
     assert len({s["url"] for s in seen}) == 4
+
+
+def test_the_emulators_files_are_gone_when_the_run_ends(pytester: pytest.Pytester, tmp_path: pathlib.Path) -> None:
+    seen = tmp_path / "folders"
+    result = _run(
+        pytester,
+        f"""
+        import pathlib
+        import pytest
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_upload(nemo_emulator, n):
+            with nemo_emulator.client() as http:
+                token = http.post("/api/auth/anonymous-token", headers={{"X-Client-Id": "a"}}).json()["data"]["token"]
+                auth = {{"Authorization": "Bearer " + token}}
+                sid = http.post("/api/tasks/me/with-session/nemo_agent", json={{"task_name": "p"}},
+                                headers=auth).json()["data"]["session_id"]
+                path = "/api/upload-video/nemo_agent/me/" + sid
+                sent = http.post(path, files={{"files": ("still.png", {png_bytes()!r}, "image/png")}}, headers=auth)
+            assert sent.json()["code"] == 0
+            folder = nemo_emulator.emulator.data_dir
+            assert any(p.is_file() and p.name != ".lock" for p in folder.rglob("*"))  # the upload is on disk
+            with open({str(seen)!r}, "a") as out:
+                out.write(str(folder) + "\\n")
+        """,
+    )
+    result.assert_outcomes(passed=3)
+    folders = [pathlib.Path(line) for line in seen.read_text().splitlines()]
+    assert len(set(folders)) == 3 and not any(folder.exists() for folder in folders)
+    assert not folders[0].parent.exists()  # the run's own folder too
