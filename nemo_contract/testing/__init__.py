@@ -9,8 +9,8 @@
   fixtures ``nemo_emulator``, ``nemo_server`` and ``nemo_routes``, the ``nemo`` marker, ``--nemo-seed``.
 * ``nemo_contract.testing.strategies``: Hypothesis strategies for what integrators generate.
 * ``ClientMachine``: a Hypothesis state machine that drives any client through a small adapter
-  (``ClientAdapter``; ``ReferenceAdapter`` drives this package's own client) and checks it against a model of
-  the protocol.
+  (``ClientAdapter``, made from a ``Wiring``, answering with ``Outcome``s; ``ReferenceAdapter`` drives this
+  package's own client) and checks it against a model of the protocol.
 
 Names load on first use, so importing this package (as pytest does with the plugin, in every run) costs neither
 httpx, starlette, uvicorn nor Hypothesis: the emulator loads when one is made, Hypothesis when ``ClientMachine``

@@ -7,7 +7,8 @@ client reported success, everything it showed the user (messages, errors and the
 streaming httpx transport to it, and the emulator's clock and a sleep on it (waits cost no real time).
 
 ``ReferenceAdapter`` drives this package's own ``Client``; an adapter of another Python client is as short.
-A client in another language is driven the same way, through its command line and ``Served``.
+The machine runs its emulator in this process, so the client under test is a Python one; a client in another
+language is tested against ``Served`` (the ``nemo_server`` fixture) by tests of its own.
 """
 
 from __future__ import annotations

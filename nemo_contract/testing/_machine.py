@@ -117,10 +117,10 @@ class ClientMachine(RuleBasedStateMachine):
     # -- the user's actions ---------------------------------------------------------------------------------------
 
     def _act(self, name: str, run: typing.Callable[[], Outcome]) -> Outcome:
-        journal = self.emulated.call(lambda: self.emulated.emulator.journal)
-        since = journal.next_seq
+        emulator = self.emulated.emulator
+        since = self.emulated.call(lambda: emulator.journal.next_seq)
         outcome = run()
-        entries: list[Entry] = self.emulated.call(lambda: journal.find(since=since))
+        entries: list[Entry] = self.emulated.call(emulator.entries, since=since)
         self.tokens |= {e.token for e in entries if e.token}
         users = [e.user_id for e in entries if e.user_id]
         if users:

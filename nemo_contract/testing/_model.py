@@ -10,12 +10,14 @@ The rules, each with the words of the documents it comes from:
 
 * Attribution: every request to the API carries ``X-Skill-Source``, ``X-Skill-Version`` and ``X-Skill-Platform``.
 * Secrets: the user is never shown a token ("Don't display raw API responses or token values"), nor raw JSON.
-* Turns: an accepted turn is never sent again ("Never re-send during generation").
+* Turns: an accepted turn is never sent again ("Never re-send during generation"): no ``/run_sse`` request of
+  the action repeats the body of one that was answered with a stream.
 * Retries: a request is tried again at most once after each error code ("429 — wait 30s and retry once"); the
   requests a client makes in between to recover (a token, a session) do not count.
 * Recovery: 1001 and 1002 are never the last word ("1001 — re-acquire", "1002 — create a new one").
-* Advice: after 2001 a registration link (``?bind=<user id>``), after 4001 the accepted formats, after 4002 a
-  suggestion to compress or trim, after 402 that the plan (not the credits) blocks export.
+* Advice: after 2001 a registration link (``?bind=<user id>``; the machine's users are anonymous), after 4001
+  the accepted formats, after 4002 a suggestion to compress or trim, after 402 that the plan (not the credits)
+  blocks export. An error counts once the client has stopped retrying the request it answered.
 * Streams: a turn that ended with an error event is not reported as done; a stream without text is followed by a
   read of the state; a stream that stopped before its turn finished (a tool call without its result, or text
   without the turn's final text) is followed by the documents' recovery: wait 30 s, read the state, report the
