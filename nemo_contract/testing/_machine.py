@@ -65,13 +65,29 @@ _FILES = {"picture": ("still.png", png_bytes()), "text": ("notes.txt", b"not a v
 _RATE_LIMITED = ("/api/state/*", "/run_sse", "/api/credits/*", "/api/upload-video/*", "/api/render/*")
 
 
-@settings(max_examples=25, stateful_step_count=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _defaults() -> settings:
+    """25 examples of at most 20 steps, no deadline (a turn takes a few milliseconds, an export tens), and the
+    ``@reproduce_failure`` line printed with a failure."""
+    return settings(
+        max_examples=25,
+        stateful_step_count=20,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
 class ClientMachine(RuleBasedStateMachine):
     """Drives the reference client (override ``make_adapter`` for another) against a fresh emulator per example.
 
-    Defaults: 25 examples of at most 20 steps (``ClientMachine.TestCase.settings`` or a ``@settings`` on a
-    subclass change them).
+    Every subclass's ``TestCase`` starts with the defaults of ``_defaults`` (Hypothesis would give it 100
+    examples of 50 steps); assign ``MyMachine.TestCase.settings``, or put ``@settings(...)`` on the subclass,
+    to change them.
     """
+
+    def __init_subclass__(cls, **kwargs: typing.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.TestCase.settings = _defaults()
 
     def make_adapter(self, wiring: Wiring) -> ClientAdapter:
         """The client under test; the default is the reference client."""
@@ -245,3 +261,6 @@ class ClientMachine(RuleBasedStateMachine):
     @rule(knobs=knob_sets())
     def switch_knobs(self, knobs: dict[str, typing.Any]) -> None:
         self.emulated.call(lambda: self.emulated.emulator.configure(**knobs))
+
+
+ClientMachine.TestCase.settings = _defaults()

@@ -180,3 +180,16 @@ def test_the_search_finds_a_broken_client_and_says_how_to_repeat_it() -> None:
     assert "state.credits()" in notes
     assert "@reproduce_failure(" in notes
     assert "the user was shown a token" in str(raised.value)
+
+
+def test_a_subclass_keeps_the_machines_defaults_and_takes_settings_of_its_own() -> None:
+    mine = machine_of(ReferenceAdapter)
+    chosen = mine.TestCase.settings
+    assert (chosen.max_examples, chosen.stateful_step_count, chosen.deadline) == (25, 20, None)
+    assert chosen.print_blob
+
+    @settings(max_examples=3)
+    class Smaller(ClientMachine):
+        pass
+
+    assert Smaller.TestCase.settings.max_examples == 3
