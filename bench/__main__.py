@@ -1,7 +1,7 @@
 """``python -m bench``: every benchmark section in one run, one table on standard output.
 
-    python -m bench [--only startup,throughput,streams,workflow,uploads,limits,verify,audit,recording] [--quick]
-                    [--json FILE]
+    python -m bench [--only startup,throughput,streams,workflow,uploads,limits,toolkit,verify,audit,recording]
+                    [--quick] [--json FILE]
 
 Progress goes to standard error. The table (Markdown) puts each figure beside its baseline with the ratio, the
 target and a verdict; notes under it say how each figure was taken. Missed targets do not fail the run (the
@@ -24,7 +24,18 @@ import typing
 
 from ._common import Row, fmt, log, pin_self, raise_nofile, server_cpu
 
-SECTIONS = ("startup", "throughput", "streams", "workflow", "uploads", "limits", "verify", "audit", "recording")
+SECTIONS = (
+    "startup",
+    "throughput",
+    "streams",
+    "workflow",
+    "uploads",
+    "limits",
+    "toolkit",
+    "verify",
+    "audit",
+    "recording",
+)
 PACKAGES = ("starlette", "sse-starlette", "uvicorn", "h11", "httptools", "uvloop", "anyio", "httpx", "jsonschema", "av")
 
 
@@ -105,6 +116,10 @@ def _run_section(name: str, quick: bool) -> list[Row]:
         from . import limits
 
         return limits.run(sockets=200 if quick else 1000, heads=200 if quick else 1000, shutdowns=2 if quick else 5)
+    if name == "toolkit":
+        from . import toolkit
+
+        return toolkit.run(tests=100 if quick else 500, workflows=6 if quick else 31, examples=5 if quick else 30)
     if name == "verify":
         from . import verify
 

@@ -155,6 +155,13 @@ class Disk:
         with self.lock:
             self.max_bytes = max_bytes
 
+    def release(self) -> None:
+        """Stop counting and give up the run's lock, leaving its files (for their owner, or the next sweep)."""
+        with self.lock:
+            self.area.alive = False
+        if self._unlock is not None:
+            self._unlock()
+
     def close(self) -> None:
         """Delete this run's files and give up its lock; the emulator's folder goes too when nothing else is in it."""
         with self.lock:

@@ -231,9 +231,14 @@ class Emulator:
         self._detached.add(task)
         task.add_done_callback(self._detached.discard)
 
-    def close(self) -> None:
+    def close(self, *, files: bool = True) -> None:
+        """Stop the turns that go on without a client and delete the emulator's files; with ``files=False`` they
+        stay under ``data_dir`` for its owner to delete (the pytest plugin does it off the test's path)."""
         for task in list(self._detached):
             task.cancel()
+        if not files:
+            self.disk.release()
+            return
         self.disk.close()
         if self._own_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -4,9 +4,11 @@ Lifecycle (both documents): a token from ``NEMO_TOKEN`` if set, else an anonymou
 client id; then a session (with the detected language for ``video-to-generator``; without one for
 ``auto-generator``, as its quick start does). Both are made on first need and reused.
 
-Recovery, one retry at most per request: 1001 -> a new anonymous token; 1002 -> a new session; 429 -> wait
-``Retry-After`` (else 30 s); 400 on the token request -> a new client id; 409 -> whatever the caller says (a render
-start takes a new render id). Everything else raises.
+Recovery, one retry at most per error code and request: 1001 -> a new anonymous token; 1002 -> a new session;
+429 -> wait ``Retry-After`` (else 30 s); 400 on the token request -> a new client id; 409 -> whatever the caller
+says (a render start takes a new render id). Everything else raises. Codes are counted apart because one
+recovery can reveal the next: after a week unused the token has expired (1001) and so has the session, which the
+renewed token then meets (1002); a code seen twice raises.
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ class Core:
         on_conflict: typing.Callable[[], None] | None = None,
         on_new_session: typing.Callable[[], Flow[None]] | None = None,
     ) -> Flow[dict[str, typing.Any] | StreamHandle]:
-        retried = False
+        retried: set[int] = set()  # the codes recovered from already
         first_token: str | None = None
         while True:
             yield from self._prepare(scope)
@@ -168,10 +170,10 @@ class Core:
                 body = read_body(answer)
             except APIError as error:
                 self.reached = self.reached or not isinstance(error, NotFound)
-                if retried or not self._recoverable(error, scope, conflict=on_conflict is not None):
+                if error.code in retried or not self._recoverable(error, scope, conflict=on_conflict is not None):
                     self._advise(error, first_token)
                     raise
-                retried = True
+                retried.add(error.code)
                 yield from self._recover(error, scope, answer)
                 if error.code == Code.CONFLICT and on_conflict is not None:
                     on_conflict()

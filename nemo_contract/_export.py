@@ -3,7 +3,7 @@
 Two documented answer shapes are read (knob ``render_shape``): top-level ``{"code":0,"id","status","progress",
 "output":{"url",...}}`` and wrapped ``{"success":true,"data":{"id","status","progress","outputUrl",...}}``.
 Export is free. A 409 (the render id was used) gets a new id; like any other recovery it is the request's one
-retry, so a render start is sent twice at most. Downloads follow redirects (signed CDN links answer 302); one that
+retry for that code, so a second 409 raises. Downloads follow redirects (signed CDN links answer 302); one that
 fails falls back to ``GET /api/render/proxy/<id>/download``.
 
 Where the video goes is checked before the render starts: the folder must exist (none is ever created) and take a

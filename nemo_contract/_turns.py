@@ -5,8 +5,14 @@
 * Tool calls and results stay internal (logged by tool name only).
 * Heartbeats (a bare ``data:``, a ``: ping`` comment, ``{"type":"heartbeat"}``) show "⏳ Still working..." at most
   once every 2 minutes of the injected clock, counted from the last thing the user was shown.
-* A stream that closes without text: the state is read again and the change described.
+* A stream that closes without text (a silent close: tool calls and their results only): the state is read again
+  and the change described.
 * ``data: {"error": ...}``: the change so far is described and ``TurnFailed`` raised.
+* A stream that stops before its turn ended (the connection drops, or it closes with a tool call still without its
+  result, or after text without the turn's final text): the documents' recovery, since the turn goes on on the
+  service: wait 30 s and read the state, up to 5 times; the first change is described, and ``TurnFailed`` is
+  raised when none came. (A stream cut right after its first text looks exactly like a chat reply: no client can
+  tell them apart.)
 * 15 minutes after the stream opened (on the injected clock) the turn is over: every read waits only for the time
   left, and ``TurnTimeout`` is raised. A turn that was accepted is never sent again.
 """
@@ -25,7 +31,7 @@ from ._models import MessageKind, Snapshot
 from ._operations import snapshot
 from ._ops import STREAM_TIMEOUT, CloseStream, Flow, ReadChunk, RequestSpec, Sleep, emit
 from ._timeline import describe_changes
-from .protocol import PATHS, STILL_WORKING_INTERVAL, TURN_TIME_LIMIT
+from .protocol import DROPPED_STREAM_POLLS, DROPPED_STREAM_WAIT, PATHS, STILL_WORKING_INTERVAL, TURN_TIME_LIMIT
 from .protocol.events import EventKind
 from .protocol.shapes import draft_is_exportable, turn_request
 
@@ -81,6 +87,29 @@ def _describe(core: Core, before: Snapshot, *, polls: int) -> Flow[bool]:
     return False
 
 
+def _recover_dropped(core: Core, before: Snapshot) -> Flow[None]:
+    """A stream stopped before its turn ended, which goes on on the service: wait, read the state, report the
+    change; after ``DROPPED_STREAM_POLLS`` unchanged reads (or reads that could not reach the service) it failed."""
+    yield emit(
+        MessageKind.NOTICE,
+        f"The stream ended before the turn finished; checking the timeline every {DROPPED_STREAM_WAIT:g} s...",
+    )
+    for _ in range(DROPPED_STREAM_POLLS):
+        yield Sleep(DROPPED_STREAM_WAIT)
+        try:
+            after = yield from snapshot(core)
+        except NetworkError:
+            continue  # the service cannot be reached now: an unchanged read
+        lines = describe_changes(before, after)
+        if lines:
+            yield emit(MessageKind.CHANGES, "Updated the timeline:\n" + "\n".join(lines))
+            return
+    raise TurnFailed(
+        f"The turn did not finish: its stream ended early and the timeline had not changed after "
+        f"{DROPPED_STREAM_POLLS} checks, {DROPPED_STREAM_WAIT:g} s apart"
+    )
+
+
 def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
     """Send ``text`` as one turn and relay its events; returns the GUI actions its text asked for."""
     before = yield from snapshot(core)
@@ -97,6 +126,8 @@ def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
     failure: str | None = None
     broken: NetworkError | None = None
     actions: list[tuple[GuiAction, str]] = []
+    open_calls = 0  # tool calls without their result yet
+    last: EventKind | None = None  # the last text or tool event: a turn ends with text, or says nothing
     ended = False
     while not ended:
         left = TURN_TIME_LIMIT - (core.clock() - start)
@@ -116,6 +147,8 @@ def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
             items = reader.close() if chunk is None else reader.feed(chunk)
         for event in items:
             now = core.clock()
+            if event.kind in (EventKind.TEXT, EventKind.TOOL_CALL, EventKind.TOOL_RESULT):
+                last = event.kind
             if event.kind is EventKind.TEXT:
                 said = True
                 translated = translate(event.text)
@@ -129,21 +162,20 @@ def run_turn(core: Core, text: str) -> Flow[TurnOutcome]:
                     yield emit(MessageKind.PROGRESS, STILL_WORKING)
                     last_shown = now
             elif event.kind in (EventKind.TOOL_CALL, EventKind.TOOL_RESULT):
+                open_calls = open_calls + 1 if event.kind is EventKind.TOOL_CALL else max(0, open_calls - 1)
                 logger.debug("turn: %s %s", event.kind.value, event.text)
             elif event.kind is EventKind.ERROR:
                 failure = event.text
     yield CloseStream(stream)
-    if broken is not None:
-        if broken.timed_out or core.clock() - start >= TURN_TIME_LIMIT:
-            raise _out_of_time()
-        yield emit(MessageKind.NOTICE, "The connection dropped before the reply was complete.")
-        yield from _describe(core, before, polls=1)
-        raise TurnFailed("The connection to the backend dropped during the turn")
+    if broken is not None and (broken.timed_out or core.clock() - start >= TURN_TIME_LIMIT):
+        raise _out_of_time()
     if failure is not None:
         yield from _describe(core, before, polls=1)
         detail = " ".join(failure.split())[:200]
         raise TurnFailed(f"The backend stopped with an error: {detail}")
-    if not said:
+    if broken is not None or open_calls or (said and last is not EventKind.TEXT):
+        yield from _recover_dropped(core, before)
+    elif not said:
         changed = yield from _describe(core, before, polls=SILENT_POLLS)
         if not changed:
             yield emit(MessageKind.NOTICE, "The backend finished without a reply and nothing changed.")

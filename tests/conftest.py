@@ -26,6 +26,10 @@ from .helpers import BASE, SKILL_HEADERS, START
 settings.register_profile("nemo-contract", print_blob=True)
 settings.load_profile("nemo-contract")
 
+# tests/toolkit/testing runs pytest inside pytest to prove the plugin from a user's side; pytest takes
+# pytest_plugins from a top-level conftest only.
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:

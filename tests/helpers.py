@@ -13,6 +13,7 @@ from nemo_contract.testing import START
 
 __all__ = [
     "BASE",
+    "INNER_PYTEST",
     "SKILL_HEADERS",
     "START",
     "new_session",
@@ -25,6 +26,11 @@ __all__ = [
 
 BASE = "http://emulator.test"
 SKILL_HEADERS = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
+
+#: Options of a pytest run inside this one (pytester, in-process): no cache, warnings as errors, and without
+#: Schemathesis's plugin, whose session end in the inner run resets state this process's Schemathesis runs need
+#: (after it, verify's examples phase found nothing wrong in a broken server).
+INNER_PYTEST = ("-p", "no:cacheprovider", "-p", "no:schemathesis", "-W", "error")
 
 
 async def new_token(client: httpx.AsyncClient, client_id: str = "client-1") -> tuple[str, str]:

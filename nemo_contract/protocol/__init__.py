@@ -29,6 +29,8 @@ __all__ = [
     "DEFAULT_SKILL_VERSION",
     "DEFAULT_TASK_NAME",
     "DEFAULT_WEB_URL",
+    "DROPPED_STREAM_POLLS",
+    "DROPPED_STREAM_WAIT",
     "ENDPOINTS",
     "HTTP_STATUS",
     "MAX_UPLOAD_BYTES",
@@ -76,6 +78,10 @@ DEFAULT_RETRY_AFTER = 30
 RENDER_POLL_INTERVAL = 30.0
 #: A turn's stream may run for "15 min" at most.
 TURN_TIME_LIMIT = 15 * 60.0
+#: A stream that drops before its turn ends: "wait 30 s, query the state; after 5 unchanged queries report a
+#: failure" (the official skill's recovery; the turn itself goes on on the service).
+DROPPED_STREAM_WAIT = 30.0
+DROPPED_STREAM_POLLS = 5
 #: Heartbeats mean "still working": tell the user so "every 2 minutes" at most.
 STILL_WORKING_INTERVAL = 120.0
 #: The path segment that means "the token's own user".

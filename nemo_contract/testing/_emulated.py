@@ -9,6 +9,7 @@ the emulator (starlette, uvicorn) is imported until one is made.
 from __future__ import annotations
 
 import contextlib
+import functools
 import pathlib
 import threading
 import time
@@ -35,6 +36,7 @@ START = 1773360000.0
 #: milliseconds, every virtual time exact); ``manual``: it moves only when the test advances it; ``real``: it
 #: runs at ``time_scale`` virtual seconds per real second.
 Clock = typing.Literal["auto", "manual", "real"]
+T = typing.TypeVar("T")
 _HEADERS = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
 
 
@@ -83,29 +85,48 @@ class Emulated:
         )
         self.emulator: Emulator = self.app.state.emulator
         self.base_url = BASE_URL
+        self.seed = seed
+        self.clock: Clock = clock
         self._portal: BlockingPortal | None = None
         self._portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
 
-    def async_client(self, **options: typing.Any) -> httpx.AsyncClient:
-        """An ``httpx.AsyncClient`` on the emulator (``options`` go to httpx)."""
-        settings = {"base_url": self.base_url, "headers": _HEADERS, "timeout": 30.0, **options}
-        return httpx.AsyncClient(transport=StreamingASGITransport(self.app), **settings)
+    def transport(self) -> StreamingASGITransport:
+        """The async streaming transport to the emulator, for an ``httpx.AsyncClient`` made elsewhere."""
+        return StreamingASGITransport(self.app)
 
-    def client(self, **options: typing.Any) -> httpx.Client:
-        """An ``httpx.Client`` on the emulator: the app runs on an event loop in a thread of its own."""
+    def sync_transport(self) -> PortalTransport:
+        """The sync streaming transport to the emulator (its app then runs on an event loop in a thread)."""
         if self._portal is None:
             from anyio.from_thread import start_blocking_portal
 
             self._portal_cm = start_blocking_portal()
             self._portal = self._portal_cm.__enter__()
-        settings = {"base_url": self.base_url, "headers": _HEADERS, "timeout": 30.0, **options}
-        return httpx.Client(transport=PortalTransport(self.app, self._portal), **settings)
+        return PortalTransport(self.app, self._portal)
 
-    def close(self) -> None:
+    def async_client(self, **options: typing.Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` on the emulator (``options`` go to httpx)."""
+        settings = {"base_url": self.base_url, "headers": _HEADERS, "timeout": 30.0, **options}
+        return httpx.AsyncClient(transport=self.transport(), **settings)
+
+    def client(self, **options: typing.Any) -> httpx.Client:
+        """An ``httpx.Client`` on the emulator: the app runs on an event loop in a thread of its own."""
+        settings = {"base_url": self.base_url, "headers": _HEADERS, "timeout": 30.0, **options}
+        return httpx.Client(transport=self.sync_transport(), **settings)
+
+    def call(self, function: typing.Callable[..., T], *args: typing.Any, **kwargs: typing.Any) -> T:
+        """``function(*args, **kwargs)`` where the emulator runs: on its thread's event loop once a sync client
+        exists (the control API is not thread-safe), else right here: ``emulated.call(emulator.advance, 30)``."""
+        if self._portal is None:
+            return function(*args, **kwargs)
+        return self._portal.call(functools.partial(function, *args, **kwargs))
+
+    def close(self, *, files: bool = True) -> None:
+        """Stop the emulator (and the thread of the sync clients). ``files=False`` leaves its files under
+        ``data_dir`` for the caller to delete (the pytest plugin deletes them off the test's path)."""
         if self._portal_cm is not None:
             self._portal_cm.__exit__(None, None, None)
             self._portal = self._portal_cm = None
-        self.emulator.close()
+        self.emulator.close(files=files)
 
     def __enter__(self) -> Emulated:
         return self
@@ -163,6 +184,8 @@ class Served:
             seed=seed, clock=clock, time_scale=time_scale, config=config, clock_start=clock_start, data_dir=data_dir
         )
         self.emulator: Emulator = self.app.state.emulator
+        self.seed = seed
+        self.clock: Clock = clock
         self.host = host
         self.url = ""
         self._serving: contextlib.AbstractContextManager[str] | None = None

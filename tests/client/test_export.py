@@ -344,16 +344,16 @@ async def test_a_redirect_from_the_api_to_a_cdn_drops_the_token(tmp_path: pathli
     assert result.path.read_bytes() == b"fresh"
 
 
-async def test_a_render_start_is_sent_twice_at_most(tmp_path: pathlib.Path) -> None:
+async def test_a_render_start_is_retried_once_per_code(tmp_path: pathlib.Path) -> None:
     busy = httpx.Response(429, json={"code": 429, "message": "rate limited", "data": None})
     used = httpx.Response(409, json={"code": 409, "message": "render id already used", "data": None})
     slept: list[float] = []
     with respx.mock(assert_all_called=False) as router:
-        start = _backend(router, [busy, used, _ok_render()])
+        start = _backend(router, [busy, used, used, _ok_render()])
         async with AsyncClient(base_url=API, sleep=slept.append, download_dir=tmp_path) as client:
             with pytest.raises(Conflict):
                 await client.export()
-    assert start.call_count == 2  # the 429's retry was the one retry: the 409 after it is not retried again
+    assert start.call_count == 3  # the 429's retry, then the 409's: a second 409 is not retried again
     assert slept == [30.0]
 
 

@@ -71,8 +71,11 @@ def test_protocol_codes_are_spelled_only_in_the_protocol_package() -> None:
 
 #: Where a string that is also a protocol field name is something else, by module: the keys of ASGI messages and
 #: scopes ("type", "status", "state"), of the OpenAPI documents read to build validators, of a scenario file
-#: ("name"), and of the journal's query ("token": the bearer token to select by).
+#: ("name"), of the journal's query ("token": the bearer token to select by), of fault rules (``FaultRuleFields``:
+#: mypy checks those keys), of the routing table ("credits", "state": where a message goes) and of a file kind.
 NOT_FIELDS: dict[str, set[str]] = {
+    "nemo_contract.testing._machine": {"text", "code"},
+    "nemo_contract.testing.strategies": {"credits", "state", "code"},
     "mock_server._journal": {"token"},
     "nemo_contract.audit._scenarios": {"name"},
     "nemo_contract.audit._watch": {"type", "status"},
@@ -163,14 +166,17 @@ def _contracts() -> list[dict[str, typing.Any]]:
 
 def test_the_client_contract_names_every_module_of_the_client() -> None:
     """The contract that keeps the client off the emulator lists the client's modules one by one (import-linter
-    has no "all but"): every private top-level module but the command line must be on it."""
-    (contract,) = [c for c in _contracts() if "reference client" in c["name"]]
+    has no "all but"): every private top-level module but the command line must be on it, and on the toolkit's."""
     modules = {
         f"nemo_contract.{path.stem}"
         for path in (ROOT / "nemo_contract").glob("_*.py")
         if not path.stem.startswith("__")
     }
-    assert set(contract["source_modules"]) == modules
+    (client,) = [c for c in _contracts() if c["name"].startswith("The reference client imports")]
+    assert set(client["source_modules"]) == modules
+    # And the toolkit may use the client only through the package root: every one of them is forbidden to it.
+    (root_only,) = [c for c in _contracts() if "reference client through the package root" in c["name"]]
+    assert set(root_only["forbidden_modules"]) == modules | {"nemo_contract._cli"}
 
 
 def _lint_imports(tree: pathlib.Path) -> subprocess.CompletedProcess[str]:
@@ -203,7 +209,16 @@ BREAKS = [
     ("The reference client imports neither", "nemo_contract/_summary.py", "import mock_server"),
     ("The reference client imports neither", "nemo_contract/_gui.py", "from nemo_contract import testing"),
     ("The toolkit reaches the emulator", "nemo_contract/testing/_transport.py", "from mock_server import _app"),
+    ("The toolkit reaches the reference client", "nemo_contract/testing/_adapter.py", "from .. import _core"),
+    ("verify checks servers over HTTP", "nemo_contract/verify/_http.py", "import mock_server"),
+    ("The audit reaches the emulator", "nemo_contract/audit/_facts.py", "from mock_server import _journal"),
+    ("Recording and replay never import", "nemo_contract/recording/_match.py", "from nemo_contract import testing"),
 ]
+
+
+def test_every_layer_rule_has_an_import_that_breaks_it() -> None:
+    names = [c["name"] for c in _contracts()]
+    assert all(any(name.startswith(contract) for contract, _, _ in BREAKS) for name in names), names
 
 
 def test_the_layer_rules_hold() -> None:
