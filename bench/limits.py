@@ -9,8 +9,8 @@ asyncio loop in this process on the client CPU:
   keep-alive connection; the figure covers the samples from the draft's first byte to its answer.
 * VmRSS of the server after 1,000 API requests whose heads are exactly the largest accepted (``HEAD_BYTES``),
   each journalled with its headers, and one byte more answered 431.
-* Seconds from SIGTERM to the process's exit, with keep-alive connections, an idle socket, half a head and a
-  ``/run_sse`` stream open.
+* Seconds from SIGTERM to the process's exit, with keep-alive connections, an idle socket, half a head, a
+  ``/run_sse`` stream, a journal long-poll (``wait=60``) and a request held by a latency fault (an hour) open.
 """
 
 from __future__ import annotations
@@ -242,6 +242,20 @@ def _sigterm_seconds(runs: int) -> tuple[list[float], list[int], bool]:
                 f"{head}Content-Type: application/json\r\nContent-Length: {len(turn)}\r\n\r\n".encode() + turn
             )
             stream.recv(65536)  # the stream has started
+            poll = socket.create_connection(("127.0.0.1", port))  # held until an entry for /nothing: never
+            poll.sendall(b"GET /__mock__/journal?wait=60&path=/nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+            rule = json.dumps({"faults": [{"path": "/api/credits/*", "latency": 3600}]}).encode()
+            config = socket.create_connection(("127.0.0.1", port))
+            config.sendall(
+                b"PUT /__mock__/config HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(rule)}\r\n\r\n".encode()
+                + rule
+            )
+            config.recv(65536)
+            held = socket.create_connection(("127.0.0.1", port))  # an hour of virtual latency
+            held.sendall(
+                f"GET /api/credits/balance/simple HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+            )
             time.sleep(0.2)
             started = time.perf_counter()
             os.kill(server.pid, signal.SIGTERM)
@@ -251,7 +265,7 @@ def _sigterm_seconds(runs: int) -> tuple[list[float], list[int], bool]:
                 code = -1
             times.append(time.perf_counter() - started)
             codes.append(code)
-            for sock in (keep_alive, idle, half, stream):
+            for sock in (keep_alive, idle, half, stream, poll, config, held):
                 sock.close()
         traceback = traceback or "Traceback" in server.log_path.read_text(errors="replace")
     return times, codes, traceback
@@ -301,7 +315,7 @@ def run(*, sockets: int = 1000, draft_mib: float = 7.0, heads: int = 1000, shutd
         ),
         Row(
             SECTION,
-            "SIGTERM to exit, with connections and a stream open",
+            "SIGTERM to exit, with connections, a stream, a long-poll and a held request open",
             max(times),
             "s",
             target="< 1 s, exit 0, no traceback",

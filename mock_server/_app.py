@@ -97,8 +97,12 @@ def create_app(
     clock: VirtualClock | None = None,
     clock_start: float | None = None,
     data_dir: pathlib.Path | None = None,
+    seed_shown: bool = True,
 ) -> Starlette:
-    """A new emulator. ``app.state.emulator`` gives tests the clock, the store and the journal directly."""
+    """A new emulator. ``app.state.emulator`` gives tests the clock, the store and the journal directly.
+
+    ``seed_shown=False`` keeps the seed out of ``GET /__mock__/health`` (for a seed drawn at random).
+    """
     if config is not None and not isinstance(config, Config):
         config = Config().merged(config)
     emulator = Emulator(
@@ -106,6 +110,7 @@ def create_app(
         config=config,
         clock=clock or VirtualClock(time_scale=time_scale, start=clock_start),
         data_dir=data_dir,
+        seed_shown=seed_shown,
     )
 
     @contextlib.asynccontextmanager

@@ -302,6 +302,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: typing
             clock_start=args.clock_start,
             config=config,
             data_dir=args.data_dir,
+            seed_shown=args.seed is not None,
         )
     except OSError as exc:  # the data directory cannot be made or written
         print(f"nemo-mock: cannot use the data directory {args.data_dir}: {exc.strerror or exc}", file=sys.stderr)

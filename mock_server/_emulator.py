@@ -57,8 +57,12 @@ class Emulator:
         config: Config | None = None,
         clock: VirtualClock | None = None,
         data_dir: pathlib.Path | None = None,
+        seed_shown: bool = True,
     ) -> None:
         self.seed = seed
+        #: Whether health tells the seed: not when it was drawn at random, since ids follow from it (a server
+        #: shared by several users must not let one compute another's token).
+        self.seed_shown = seed_shown
         self.version = __version__
         self.clock = clock or VirtualClock()
         self._clock_start = self.clock.now()
@@ -210,7 +214,7 @@ class Emulator:
         return dict(
             status="ok",
             version=self.version,
-            seed=self.seed,
+            seed=self.seed if self.seed_shown else None,
             time_scale=self.clock.time_scale,
             now=iso8601(self.clock.now()),
         )

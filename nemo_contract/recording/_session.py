@@ -55,7 +55,7 @@ class CassetteSession:
             self.matcher = Matcher(self.cassette, tail=tail)
             if self.cassette.meta.target:
                 self.base_url = self.cassette.meta.target
-        elif mode in ("once", "all"):
+        else:  # once or new without a cassette yet, or all: record one from the start
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.recorder = Recorder(self.path, target=self.base_url, overwrite=True)
 

@@ -138,14 +138,26 @@ class Emulated:
 
 
 @contextlib.contextmanager
-def serve(app: typing.Any, *, host: str = "127.0.0.1", startup_timeout: float = 10.0) -> typing.Iterator[str]:
+def serve(
+    app: typing.Any,
+    *,
+    host: str = "127.0.0.1",
+    startup_timeout: float = 10.0,
+    config: typing.Callable[..., typing.Any] | None = None,
+) -> typing.Iterator[str]:
     """Run any ASGI app under a real uvicorn on a free loopback port, in a thread; yields its base URL.
 
-    The port is chosen by the system (port 0), so servers can run side by side (pytest-xdist).
+    The port is chosen by the system (port 0), so servers can run side by side (pytest-xdist). ``config`` makes
+    uvicorn's configuration (``config(app, host=..., port=0)``); by default uvicorn's own, quiet.
     """
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=0, log_level="error", lifespan="on"))
+    made = (
+        config(app, host=host, port=0)
+        if config
+        else uvicorn.Config(app, host=host, port=0, log_level="error", lifespan="on")
+    )
+    server = uvicorn.Server(made)
     thread = threading.Thread(target=server.run, name="nemo-serve", daemon=True)
     thread.start()
     try:
@@ -191,7 +203,10 @@ class Served:
         self._serving: contextlib.AbstractContextManager[str] | None = None
 
     def start(self) -> str:
-        self._serving = serve(self.app, host=self.host)
+        from mock_server import server_config
+
+        # As nemo-mock serve runs it: heads, bodies and idle connections are held to the emulator's limits.
+        self._serving = serve(self.app, host=self.host, config=functools.partial(server_config, log_level="error"))
         try:
             self.url = self._serving.__enter__()
         except BaseException:

@@ -53,9 +53,16 @@ async def test_reset_and_stop_delete_only_the_emulators_own_files(tmp_path: path
         assert upload.status_code == 200
         (stored,) = emulator.store.uploads.values()
         assert stored.path.is_relative_to(tmp_path / OWN_FOLDER)
+        render = {"id": "r", "sessionId": sid, "draft": one_clip_draft()}
+        assert (await http.post("/api/render/proxy/lambda", json=render, headers=auth)).status_code == 200
+        emulator.clock.advance(100)
+        url = (await http.get("/api/render/proxy/lambda/r", headers=auth)).json()["output"]["url"]
+        assert len([p for p in emulator.disk.area.folder.rglob("*") if p.is_file()]) == 2  # the upload, the MP4
         assert (await http.post("/__mock__/reset")).status_code == 200
         assert not stored.path.exists()
+        assert [p for p in emulator.disk.area.folder.rglob("*") if p.is_file()] == []
         assert (await http.get(upload.json()["data"]["files"][0]["cdn_url"])).status_code == 404
+        assert (await http.get(url)).status_code == 404
     assert all(path.read_text() == "not the emulator's" for path in theirs)
     emulator.close()
     assert not (tmp_path / OWN_FOLDER).exists()

@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from mock_server import Emulator
+from nemo_contract.protocol import PATHS
 from nemo_contract.protocol.control import StreamEnd
+from nemo_contract.protocol.specs import load_spec
 from nemo_contract.testing import Served
 
 from ..helpers import SKILL_HEADERS, new_session, new_token, start_mock, stop_process
@@ -84,6 +86,14 @@ async def test_a_turn_that_changed_the_state_is_charged_however_its_stream_ends(
     assert entry.end is StreamEnd.CLIENT_GONE
     assert await _draft(client, token, sid) != {}
     assert await _balance(client, token) == {"available": 90, "frozen": 0, "total": 90}
+
+
+def test_the_api_spec_states_the_rule_for_a_disconnect() -> None:
+    """What the two tests above show is written where an integrator reads about turns: /run_sse's description."""
+    text = " ".join(load_spec()["paths"][PATHS.run_sse]["post"]["description"].split())
+    assert "A client that disconnects" in text
+    assert "does not get its credits back once the turn has changed the state" in text
+    assert "Only a turn that is stopped before it changed anything is refunded" in text
 
 
 @pytest.mark.parametrize("rule", [{"cut_after": 2}, {"error_after": 2}, {}])

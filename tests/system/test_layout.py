@@ -213,6 +213,7 @@ BREAKS = [
     ("verify checks servers over HTTP", "nemo_contract/verify/_http.py", "import mock_server"),
     ("The audit reaches the emulator", "nemo_contract/audit/_facts.py", "from mock_server import _journal"),
     ("Recording and replay never import", "nemo_contract/recording/_match.py", "from nemo_contract import testing"),
+    ("The commands reach the emulator", "nemo_contract/_cli/_audit.py", "from mock_server import _journal"),
 ]
 
 

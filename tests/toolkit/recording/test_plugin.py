@@ -93,12 +93,12 @@ INNER = textwrap.dedent(
 )
 
 
-def _run(folder: pathlib.Path, upstream: str) -> dict[str, str]:
+def _run(folder: pathlib.Path, upstream: str, *options: str, **variables: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "PYTEST_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "-q", "--tb=short", str(folder)],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "-q", "--tb=short", *options, str(folder)],
         cwd=folder,
-        env={**env, "CI": "1", "UPSTREAM": upstream},
+        env={**env, "CI": "1", "UPSTREAM": upstream, **variables},
         capture_output=True,
         text=True,
         timeout=180,
@@ -133,6 +133,71 @@ def test_the_marker_replays_records_once_and_fails_on_misses(tmp_path: pathlib.P
     # The upstream is gone: the second run replays what the first recorded, and nothing reaches the network.
     again = _run(tmp_path, served.url)
     assert again["test_once_records_then_replays"] == "PASSED", again["output"]
+
+
+MODES = textwrap.dedent(
+    """
+    import os
+
+    import pytest
+
+    UPSTREAM = os.environ["UPSTREAM"]
+
+
+    def _tokens(nemo_cassette, count):
+        with nemo_cassette.client() as http:
+            for n in range(count):
+                answer = http.post("/api/auth/anonymous-token", headers={"X-Client-Id": f"c-{n}"})
+                assert answer.json()["code"] == 0
+
+
+    @pytest.mark.nemo_cassette("grow", mode="new", upstream=UPSTREAM)
+    def test_new_adds_what_the_cassette_lacks(nemo_cassette):
+        _tokens(nemo_cassette, int(os.environ["ROUND"]))
+
+
+    @pytest.mark.nemo_cassette("fresh", mode="all", upstream=UPSTREAM)
+    def test_all_records_afresh(nemo_cassette):
+        _tokens(nemo_cassette, 1)
+
+
+    @pytest.mark.nemo_cassette("fresh", tail="repeat-last")
+    def test_repeat_last_answers_past_the_end(nemo_cassette):
+        _tokens(nemo_cassette, 3)
+
+
+    @pytest.mark.nemo_cassette("fresh")
+    def test_the_default_tail_is_an_error(nemo_cassette):
+        _tokens(nemo_cassette, 2)
+    """
+)
+
+
+def _requests(cassette: pathlib.Path) -> int:
+    return sum('"t":"req"' in line for line in cassette.read_text(encoding="utf-8").splitlines())
+
+
+@pytest.mark.live
+def test_the_record_modes_tails_and_the_option_that_overrides_them(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "test_modes.py").write_text(MODES, encoding="utf-8")
+    grow, fresh = tmp_path / "cassettes" / "grow.jsonl", tmp_path / "cassettes" / "fresh.jsonl"
+    with Served(seed=4, clock="real", time_scale=1000) as served:
+        first = _run(tmp_path, served.url, ROUND="1")
+        assert first["test_new_adds_what_the_cassette_lacks"] == "PASSED", first["output"]
+        assert first["test_all_records_afresh"] == "PASSED", first["output"]
+        assert first["test_repeat_last_answers_past_the_end"] == "PASSED", first["output"]
+        assert first["test_the_default_tail_is_an_error"] == "FAILED"
+        assert "CassetteMiss" in first["output"]
+        assert (_requests(grow), _requests(fresh)) == (1, 1)
+        second = _run(tmp_path, served.url, ROUND="2")
+        assert second["test_new_adds_what_the_cassette_lacks"] == "PASSED", second["output"]
+        assert second["test_all_records_afresh"] == "PASSED", second["output"]
+        assert (_requests(grow), _requests(fresh)) == (2, 1)  # new appends what was missing; all starts over
+        kept = fresh.read_bytes()
+        third = _run(tmp_path, served.url, "--nemo-record-mode=none", ROUND="3")
+    assert third["test_new_adds_what_the_cassette_lacks"] == "FAILED", third["output"]  # replay only: a miss
+    assert third["test_all_records_afresh"] == "PASSED", third["output"]  # replayed, not recorded
+    assert (_requests(grow), fresh.read_bytes()) == (2, kept)
 
 
 def test_importing_the_plugin_costs_no_httpx_and_the_package_no_emulator() -> None:
