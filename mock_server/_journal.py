@@ -46,6 +46,8 @@ MAX_HEADERS = 64
 MAX_BYTES = 16 * 1024 * 1024
 #: What an entry costs beyond what it counts of headers and events (objects, numbers, the path).
 _ENTRY_OVERHEAD = 600
+#: What an event costs beyond its bytes, in that count.
+_EVENT_OVERHEAD = 64
 _CUT = b"...(cut)"
 #: (journal key, raw lower-case header name) of each attribution header.
 _ATTRIBUTION = tuple(
@@ -128,6 +130,9 @@ class Entry:
     end: StreamEnd | None = None
     complete: bool = False
     journal: Journal | None = None
+    #: The bytes this entry holds, roughly: what the journal's byte bound counts (kept as it grows, since the
+    #: journal reads it on the path of every request).
+    weight: int = 0
 
     # -- written while the request runs -------------------------------------------------------------------------
 
@@ -151,8 +156,9 @@ class Entry:
             return
         block = _cut(data.rstrip(b"\n"), MAX_EVENT_BYTES)
         events.append(StreamEvent(len(events), kind, at, time.time(), block))
+        self.weight += len(block) + _EVENT_OVERHEAD
         if self.journal is not None:
-            self.journal.grew(self, len(block) + 64)
+            self.journal.grew(len(block) + _EVENT_OVERHEAD)
         self._notify(Change.EVENT)
 
     def finish(self, end: StreamEnd, *, complete: bool | None = None) -> None:
@@ -165,14 +171,9 @@ class Entry:
         self._notify(Change.END)
 
     def _notify(self, change: Change) -> None:
-        if self.journal is not None:
-            self.journal.notify(self, change)
-
-    @property
-    def weight(self) -> int:
-        """The bytes this entry holds, roughly: what the byte bound counts."""
-        kept = sum(len(e.data) + 64 for e in self.events) if self.events else 0
-        return _ENTRY_OVERHEAD + len(self.path) + len(self.raw_query) + self.header_bytes + kept
+        journal = self.journal
+        if journal is not None and journal.followed:
+            journal.notify(self, change)
 
     # -- read -------------------------------------------------------------------------------------------------------
 
@@ -323,27 +324,32 @@ class Journal:
     ) -> Entry:
         self._seq += 1
         kept, kept_bytes = bounded_headers(raw_headers, header_bytes)
+        query = _cut(raw_query, MAX_EVENT_BYTES)
+        weight = _ENTRY_OVERHEAD + len(path) + len(query) + kept_bytes
         entry = Entry(
             self._seq,
             now,
             time.time(),
             method,
             path,
-            _cut(raw_query, MAX_EVENT_BYTES),
+            query,
             kept,
             token,
             token_ref,
             user_id,
             header_bytes=kept_bytes,
             journal=self,
+            weight=weight,
         )
         self._entries.append(entry)
-        self._bytes += entry.weight
-        self._trim()
-        self.notify(entry, Change.REQUEST)
+        self._bytes += weight
+        if len(self._entries) > self._size or self._bytes > self._max_bytes:
+            self._trim()
+        if self.followed:
+            self.notify(entry, Change.REQUEST)
         return entry
 
-    def grew(self, entry: Entry, by: int) -> None:
+    def grew(self, by: int) -> None:
         self._bytes += by
         if self._bytes > self._max_bytes:
             self._trim()
@@ -375,6 +381,11 @@ class Journal:
         if self._changed is not None:
             changed, self._changed = self._changed, None
             changed.set()
+
+    @property
+    def followed(self) -> bool:
+        """Whether anyone listens or waits: if not, a change costs nothing to tell."""
+        return bool(self._listeners) or self._changed is not None
 
     def notify(self, entry: Entry, change: Change) -> None:
         for listener in self._listeners:
