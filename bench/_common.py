@@ -66,6 +66,34 @@ class Row:
     #: When set, the ratio shown (the median of per-round ratios, which pairs runs taken side by side).
     paired_ratio: float | None = None
 
+    @classmethod
+    def below(
+        cls,
+        section: str,
+        metric: str,
+        ours: float | None,
+        unit: str,
+        limit: float,
+        *,
+        target: str = "",
+        baseline: float | None = None,
+        baseline_name: str = "",
+        note: str = "",
+    ) -> Row:
+        """A row whose figure passes when it is under ``limit`` (in ``unit``; no figure is a miss); the target
+        reads ``< limit unit`` unless ``target`` says it otherwise."""
+        return cls(
+            section,
+            metric,
+            ours,
+            unit,
+            baseline=baseline,
+            baseline_name=baseline_name,
+            target=target or f"< {limit:g} {unit}",
+            verdict="PASS" if ours is not None and ours < limit else "MISS",
+            note=note,
+        )
+
     @property
     def ratio(self) -> float | None:
         if self.paired_ratio is not None:

@@ -22,11 +22,7 @@ PAD = "x" * 320
 
 
 async def app(scope: dict[str, typing.Any], receive: typing.Any, send: typing.Any) -> None:
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
+    # HTTP only: main() runs it with lifespan="off", as it has nothing to start or stop.
     while (await receive()).get("more_body"):
         pass
     if scope["path"] != "/run_sse":
@@ -51,7 +47,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", http="httptools", loop="uvloop")
+    uvicorn.run(
+        app, host="127.0.0.1", port=args.port, log_level="warning", http="httptools", loop="uvloop", lifespan="off"
+    )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,10 @@ replay keeps to the recorded offsets, and whether the recorder's memory stays fl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import pathlib
+import sys
 import tempfile
 import time
 import typing
@@ -35,16 +37,37 @@ SECTION = "7 recording"
 
 
 def _nemo_mock(*args: str) -> list[str]:
-    import sys
-
     script = pathlib.Path(sys.executable).parent / "nemo-mock"
     return [str(script), *args] if script.exists() else [sys.executable, "-m", "nemo_contract._cli._servers", *args]
 
 
-def _source(port: int) -> list[str]:
-    import sys
+def _source(name: str) -> Server:
+    """The bare event source (``bench/_event_source.py``) on a free port."""
+    port = free_port()
+    command = [sys.executable, "-m", "bench._event_source", "--port", str(port)]
+    return Server.start(name, command, port, ready_path="/__mock__/health")
 
-    return [sys.executable, "-m", "bench._event_source", "--port", str(port)]
+
+def _proxy(name: str, upstream: str, out: pathlib.Path) -> Server:
+    """``nemo-mock record`` on a free port in front of ``upstream``, writing the cassette ``out``."""
+    port = free_port()
+    command = _nemo_mock("record", "--upstream", upstream, "--out", str(out), "--force", "--port", str(port))
+    return Server.start(name, command, port, ready_path="/__mock__/health")
+
+
+@contextlib.contextmanager
+def _recorded_source(label: str, out: pathlib.Path) -> typing.Iterator[Server]:
+    """The event source with ``nemo-mock record`` in front of it, writing ``out``; yields the proxy."""
+    with _source(f"rec-source-{label}") as source, _proxy(f"rec-proxy-{label}", source.url, out) as proxy:
+        yield proxy
+
+
+def _replay(name: str, cassette: pathlib.Path, speed: str) -> Server:
+    """``nemo-mock replay`` of ``cassette`` at ``speed`` on a free port."""
+    port = free_port()
+    command = _nemo_mock("replay", str(cassette), "--speed", speed, "--port", str(port))
+    # (The readiness probe's GET is a miss, answered 599, and takes nothing from the cassette.)
+    return Server.start(name, command, port, ready_path="/__none__")
 
 
 def _request_latency(base: str, count: int) -> list[float]:
@@ -79,12 +102,16 @@ def _event_lateness(base: str, events: int, every: float) -> tuple[list[float], 
     return lateness, arrivals
 
 
+#: The 10-minute session's turns after the upload: a 7-minute generation (exported by the client), an edit, an export.
+_TURNS = ("turn this video into a short promo with music and transitions", "make the music louder", "export")
+
+
 def _ten_minutes(path: pathlib.Path) -> None:
     """A 10-minute session from the emulator, recorded in-process on its virtual clock."""
     from mock_server._media import render_mp4
     from nemo_contract import AsyncClient
     from nemo_contract.recording import AsyncRecordingTransport, Recorder
-    from nemo_contract.testing import Emulated, StreamingASGITransport
+    from nemo_contract.testing import Emulated
 
     config = {
         "heartbeat_interval": 1.0,
@@ -94,25 +121,25 @@ def _ten_minutes(path: pathlib.Path) -> None:
     }
 
     async def session() -> None:
-        with tempfile.TemporaryDirectory() as folder, Emulated(seed=11, config=config) as emulated:
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            Emulated(seed=11, config=config) as emulated,
+            Recorder(path, target=emulated.base_url, clock=emulated.emulator.clock.now, overwrite=True) as recorder,
+        ):
             clip = pathlib.Path(folder) / "clip.mp4"
             render_mp4(clip, width=320, height=180, duration_ms=2000, color=(40, 90, 140))
-            clock = emulated.emulator.clock
-            recorder = Recorder(path, target=emulated.base_url, clock=clock.now, overwrite=True)
-            transport = AsyncRecordingTransport(StreamingASGITransport(emulated.app), recorder=recorder)
             async with AsyncClient(
                 base_url=emulated.base_url,
-                transport=transport,
+                transport=AsyncRecordingTransport(emulated.transport(), recorder=recorder),
                 language="en",
-                clock=clock.now,
-                sleep=clock.advance,
+                # the client waits on the emulator's virtual clock: the 10 recorded minutes take seconds
+                clock=emulated.emulator.clock.now,
+                sleep=emulated.emulator.clock.advance,
                 download_dir=folder,
             ) as client:
                 await client.handle("upload", [clip])
-                await client.handle("turn this video into a short promo with music and transitions")
-                await client.handle("make the music louder")
-                await client.handle("export")
-            recorder.close()
+                for text in _TURNS:
+                    await client.handle(text)
 
     asyncio.run(session())
 
@@ -141,161 +168,119 @@ async def _drive(base: str, path: pathlib.Path, transport: typing.Any = None) ->
 
 
 def run(*, quick: bool = False) -> list[Row]:
-    rows: list[Row] = []
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    requests = 300 if quick else 2000
-    every = 0.01
-    events = 300 if quick else 3000
+    return [
+        *_added_latency(requests=300 if quick else 2000, events=300 if quick else 3000),
+        _instant_replay(),
+        _paced_replay(seconds=5 if quick else 30),
+        _recorder_memory(total=20_000 if quick else 200_000),
+    ]
 
-    # -- added latency per request and per event ---------------------------------------------------------------
-    mock_port, source_port = free_port(), free_port()
+
+def _added_latency(*, requests: int, events: int) -> list[Row]:
+    """What the proxy adds to a request and to an event, against the same straight to the server."""
+    every = 0.01
+    mock_port = free_port()
     with (
         Server.start(
             "rec-emulator", mock_command("--port", str(mock_port)), mock_port, ready_path="/__mock__/health"
         ) as emulator,
-        Server.start("rec-source", _source(source_port), source_port, ready_path="/__mock__/health") as source,
+        _source("rec-source") as source,
     ):
         direct_requests = _request_latency(emulator.url, requests)
         direct_events, _ = _event_lateness(source.url, events, every)
-        for upstream, name in ((emulator.url, "emulator"), (source.url, "source")):
-            proxy_port = free_port()
-            out = OUT_DIR / f"rec-{name}.jsonl"
-            command = _nemo_mock(
-                "record", "--upstream", upstream, "--out", str(out), "--force", "--port", str(proxy_port)
-            )
-            with Server.start(f"rec-proxy-{name}", command, proxy_port, ready_path="/__mock__/health") as proxy:
-                if name == "emulator":
-                    proxied_requests = _request_latency(proxy.url, requests)
-                else:
-                    proxied_events, _ = _event_lateness(proxy.url, events, every)
+        with _proxy("rec-proxy-emulator", emulator.url, OUT_DIR / "rec-emulator.jsonl") as proxy:
+            proxied_requests = _request_latency(proxy.url, requests)
+        with _proxy("rec-proxy-source", source.url, OUT_DIR / "rec-source.jsonl") as proxy:
+            proxied_events, _ = _event_lateness(proxy.url, events, every)
     per_request = median(proxied_requests) - median(direct_requests)
     per_event = median(proxied_events) - median(direct_events)
     log(f"recording: request median {median(direct_requests):.3f} ms direct, {median(proxied_requests):.3f} ms proxied")
     direct, proxied = median(direct_events), median(proxied_events)
     log(f"recording: event lateness median {direct:.3f} ms direct, {proxied:.3f} ms proxied")
-    rows.append(
-        Row(
-            SECTION,
-            "proxy: added latency per request (median)",
-            per_request,
-            "ms",
-            baseline=median(direct_requests),
-            baseline_name="the request straight to the emulator",
-            note=f"{requests} GET /api/credits/balance/simple one at a time on a kept-alive connection, straight to "
-            f"nemo-mock serve and through nemo-mock record (which writes each exchange); difference of the medians; "
-            f"p99 {percentile(proxied_requests, 99):.2f} ms through the proxy, "
-            f"{percentile(direct_requests, 99):.2f} ms straight.",
-        )
+    by_request = Row(
+        SECTION,
+        "proxy: added latency per request (median)",
+        per_request,
+        "ms",
+        baseline=median(direct_requests),
+        baseline_name="the request straight to the emulator",
+        note=f"{requests} GET /api/credits/balance/simple one at a time on a kept-alive connection, straight to "
+        f"nemo-mock serve and through nemo-mock record (which writes each exchange); difference of the medians; "
+        f"p99 {percentile(proxied_requests, 99):.2f} ms through the proxy, "
+        f"{percentile(direct_requests, 99):.2f} ms straight.",
     )
-    rows.append(
-        Row(
-            SECTION,
-            "proxy: added latency per event (median)",
-            per_event,
-            "ms",
-            target="< 1 ms",
-            verdict="PASS" if per_event < 1 else "MISS",
-            baseline=median(direct_events),
-            baseline_name="the event's lateness straight from the source",
-            note=f"{events} events of about 400 bytes every {every * 1000:g} ms from bench/_event_source.py, each "
-            f"stamped with its send time; lateness = arrival - sent, straight and through nemo-mock record; "
-            f"difference of the medians (p99 through the proxy {percentile(proxied_events, 99):.2f} ms).",
-        )
+    note = (
+        f"{events} events of about 400 bytes every {every * 1000:g} ms from bench/_event_source.py, each "
+        f"stamped with its send time; lateness = arrival - sent, straight and through nemo-mock record; "
+        f"difference of the medians (p99 through the proxy {percentile(proxied_events, 99):.2f} ms)."
     )
+    metric, baseline_name = "proxy: added latency per event (median)", "the event's lateness straight from the source"
+    by_event = Row.below(SECTION, metric, per_event, "ms", 1, baseline=direct, baseline_name=baseline_name, note=note)
+    return [by_request, by_event]
 
-    # -- a 10-minute session replayed at instant ---------------------------------------------------------------
-    session = OUT_DIR / "rec-ten-minutes.jsonl"
-    _ten_minutes(session)
+
+def _instant_replay() -> Row:
+    """A 10-minute session recorded in-process, replayed at instant over HTTP and in-process."""
     from nemo_contract.recording import AsyncReplayTransport, Meta, load
 
+    session = OUT_DIR / "rec-ten-minutes.jsonl"
+    _ten_minutes(session)
     cassette = load(session)
     length = max(record.at for record in cassette.records if not isinstance(record, Meta)) / 1000
     events_in = sum(len(e.events) for e in cassette.exchanges)
-    replay_port = free_port()
-    command = _nemo_mock("replay", str(session), "--speed", "instant", "--port", str(replay_port))
-    with Server.start("rec-replay", command, replay_port, ready_path="/__none__") as replay:
+    with _replay("rec-replay", session, "instant") as replay:
         started = time.perf_counter()
         count = asyncio.run(_drive(replay.url, session))
         over_http = time.perf_counter() - started
     started = time.perf_counter()
     asyncio.run(_drive("http://replayed.test", session, AsyncReplayTransport(load(session))))
     in_process = time.perf_counter() - started
-    rows.append(
-        Row(
-            SECTION,
-            "replay: a 10-minute session at instant (HTTP)",
-            over_http,
-            "s",
-            target="< 1 s",
-            verdict="PASS" if over_http < 1 else "MISS",
-            note=f"{count} exchanges, {events_in} stream events, {length / 60:.1f} recorded minutes (offsets on the "
-            f"emulator's virtual clock), served by nemo-mock replay --speed instant; a client sends each recorded "
-            f"request in order and reads its whole answer. In-process (AsyncReplayTransport, load included): "
-            f"{in_process:.3f} s.",
-        )
+    note = (
+        f"{count} exchanges, {events_in} stream events, {length / 60:.1f} recorded minutes (offsets on the "
+        f"emulator's virtual clock), served by nemo-mock replay --speed instant; a client sends each recorded "
+        f"request in order and reads its whole answer. In-process (AsyncReplayTransport, load included): "
+        f"{in_process:.3f} s."
     )
+    return Row.below(SECTION, "replay: a 10-minute session at instant (HTTP)", over_http, "s", 1, note=note)
 
-    # -- offsets at 1x -----------------------------------------------------------------------------------------
-    seconds = 5 if quick else 30
+
+def _paced_replay(*, seconds: int) -> Row:
+    """Events every 100 ms recorded through the proxy, replayed at 1x: how far each lands from its offset."""
+    from nemo_contract.recording import load
+
     paced = OUT_DIR / "rec-paced.jsonl"
-    source_port, proxy_port = free_port(), free_port()
-    with Server.start("rec-source-2", _source(source_port), source_port, ready_path="/__mock__/health") as source:
-        command = _nemo_mock(
-            "record", "--upstream", source.url, "--out", str(paced), "--force", "--port", str(proxy_port)
-        )
-        with Server.start("rec-proxy-paced", command, proxy_port, ready_path="/__mock__/health") as proxy:
-            _event_lateness(proxy.url, seconds * 10, 0.1)
+    with _recorded_source("paced", paced) as proxy:
+        _event_lateness(proxy.url, seconds * 10, 0.1)
     recorded = load(paced).exchanges[-1]
     offsets = [(event.at - recorded.request.at) / 1000 for event in recorded.events]
-    replay_port = free_port()
-    command = _nemo_mock("replay", str(paced), "--speed", "1", "--port", str(replay_port))
-    # (The readiness probe's GET is a miss, answered 599, and takes nothing from the cassette.)
-    with Server.start("rec-replay-1x", command, replay_port, ready_path="/__none__") as replay:
+    with _replay("rec-replay-1x", paced, "1") as replay:
         _, arrivals = _event_lateness(replay.url, 1, 0)
     errors = [abs(arrival - offset) * 1000 for arrival, offset in zip(arrivals, offsets, strict=False)]
-    p99 = percentile(errors, 99)
-    rows.append(
-        Row(
-            SECTION,
-            "replay at 1x: event offset error (p99)",
-            p99,
-            "ms",
-            target="< 20 ms",
-            verdict="PASS" if p99 < 20 else "MISS",
-            note=f"{len(offsets)} events every 100 ms recorded through nemo-mock record ({seconds} s), replayed by "
-            f"nemo-mock replay --speed 1; |arrival after the request - recorded offset|, median "
-            f"{median(errors):.2f} ms. A 10-minute replay at 1x takes 10 minutes, too long for make bench; its pacing "
-            f"is the same code.",
-        )
+    note = (
+        f"{len(offsets)} events every 100 ms recorded through nemo-mock record ({seconds} s), replayed by "
+        f"nemo-mock replay --speed 1; |arrival after the request - recorded offset|, median "
+        f"{median(errors):.2f} ms. A 10-minute replay at 1x takes 10 minutes, too long for make bench; its pacing "
+        f"is the same code."
     )
+    return Row.below(SECTION, "replay at 1x: event offset error (p99)", percentile(errors, 99), "ms", 20, note=note)
 
-    # -- the recorder's memory ---------------------------------------------------------------------------------
-    total = 20_000 if quick else 200_000
-    source_port, proxy_port = free_port(), free_port()
+
+def _recorder_memory(*, total: int) -> Row:
+    """The proxy's RSS while events stream through it as fast as they come."""
     out = OUT_DIR / "rec-memory.jsonl"
-    with Server.start("rec-source-3", _source(source_port), source_port, ready_path="/__mock__/health") as source:
-        command = _nemo_mock(
-            "record", "--upstream", source.url, "--out", str(out), "--force", "--port", str(proxy_port)
-        )
-        with Server.start("rec-proxy-memory", command, proxy_port, ready_path="/__mock__/health") as proxy:
-            samples = _memory(proxy, total)
+    with _recorded_source("memory", out) as proxy:
+        samples = _memory(proxy, total)
     quarter, end = samples[0], samples[-1]
     growth = (end - quarter) / 1024
     size = out.stat().st_size / 1024 / 1024
-    rows.append(
-        Row(
-            SECTION,
-            "recorder: RSS growth from a quarter to the end of a session",
-            growth,
-            "MiB",
-            target="flat",
-            verdict="PASS" if growth < 2 else "MISS",
-            note=f"{total:,} events (a {size:.0f} MiB cassette) streamed through nemo-mock record as fast as the "
-            f"source sends them; the proxy's RSS at a quarter of the session {quarter / 1024:.1f} MiB, at its end "
-            f"{end / 1024:.1f} MiB (samples: {', '.join(f'{s / 1024:.1f}' for s in samples)} MiB).",
-        )
+    note = (
+        f"{total:,} events (a {size:.0f} MiB cassette) streamed through nemo-mock record as fast as the "
+        f"source sends them; the proxy's RSS at a quarter of the session {quarter / 1024:.1f} MiB, at its end "
+        f"{end / 1024:.1f} MiB (samples: {', '.join(f'{s / 1024:.1f}' for s in samples)} MiB)."
     )
-    return rows
+    metric = "recorder: RSS growth from a quarter to the end of a session"
+    return Row.below(SECTION, metric, growth, "MiB", 2, target="flat", note=note)
 
 
 def _memory(proxy: Server, total: int) -> list[int]:

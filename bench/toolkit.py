@@ -112,21 +112,14 @@ def _fixture(count: int, folder: pathlib.Path) -> list[Row]:
     times = _pytest(folder)
     bare, fixture = median(times["test_bare"]), median(times["test_fixture"][1:])
     cost = (fixture - bare) * 1000
-    return [
-        Row(
-            SECTION,
-            "nemo_emulator set-up + tear-down per test",
-            cost,
-            "ms",
-            target="< 2 ms",
-            verdict="PASS" if cost < 2 else "MISS",
-            note=f"{count} tests with the fixture against {count} without, one pytest run (each test's set-up, call "
-            "and tear-down as pytest times them): "
-            f"median {fixture * 1000:.3f} ms against {bare * 1000:.3f} ms; the first test with the fixture "
-            f"({times['test_fixture'][0] * 1000:.0f} ms, the emulator's imports) is left out. The emulator's files "
-            "are deleted by a thread of the plugin after the test",
-        )
-    ]
+    note = (
+        f"{count} tests with the fixture against {count} without, one pytest run (each test's set-up, call "
+        "and tear-down as pytest times them): "
+        f"median {fixture * 1000:.3f} ms against {bare * 1000:.3f} ms; the first test with the fixture "
+        f"({times['test_fixture'][0] * 1000:.0f} ms, the emulator's imports) is left out. The emulator's files "
+        "are deleted by a thread of the plugin after the test"
+    )
+    return [Row.below(SECTION, "nemo_emulator set-up + tear-down per test", cost, "ms", 2, note=note)]
 
 
 def _workflow(count: int, folder: pathlib.Path) -> list[Row]:
@@ -134,18 +127,14 @@ def _workflow(count: int, folder: pathlib.Path) -> list[Row]:
     times = _pytest(folder)["test_workflow"]
     first, warm = times[0] * 1000, [t * 1000 for t in times[1:]]
     bodies = [float(line) * 1000 for line in (folder / "bodies.jsonl").read_text().splitlines()]
+    note = (
+        f"{len(warm)} tests after the first, each test's whole time (fixture included): median "
+        f"{median(warm):.1f} ms; the workflow alone (upload, generation turn, state, export with render and "
+        f"download) median {median(bodies[1:]):.1f} ms"
+    )
+    metric = "whole workflow through nemo_emulator, slowest"
     return [
-        Row(
-            SECTION,
-            "whole workflow through nemo_emulator, slowest",
-            max(warm),
-            "ms",
-            target="< 50 ms each",
-            verdict="PASS" if max(warm) < 50 else "MISS",
-            note=f"{len(warm)} tests after the first, each test's whole time (fixture included): median "
-            f"{median(warm):.1f} ms; the workflow alone (upload, generation turn, state, export with render and "
-            f"download) median {median(bodies[1:]):.1f} ms",
-        ),
+        Row.below(SECTION, metric, max(warm), "ms", 50, target="< 50 ms each", note=note),
         Row(SECTION, "first workflow test of a run (cold)", first, "ms", note="one-time imports, not in the row above"),
     ]
 

@@ -59,15 +59,34 @@ def _send_file(port: int, token: str, session_id: str, filename: str, data: byte
         return _read_response(sock)
 
 
+class _Peak:
+    """A server's peak RSS growth from a point on: VmHWM is reset to VmRSS there when the kernel allows it (else the
+    growth is against the earlier peak, and ``caveat`` says so)."""
+
+    def __init__(self, pid: int, warm_up: tuple[int, bytes], what: str) -> None:
+        """Start after a warm-up upload (``warm_up``: its status and body), which must have been accepted."""
+        status, body = warm_up
+        if status != 200:
+            raise RuntimeError(f"{what} answered {status}: {body[:200]!r}")
+        time.sleep(0.5)
+        self.pid = pid
+        self.was_reset = reset_peak(pid)
+        self.before = status_kib(pid)
+        self.caveat = "" if self.was_reset else "; VmHWM could not be reset: growth is against the earlier peak"
+
+    def growth(self) -> tuple[dict[str, int], float]:
+        """(the server's Vm* figures now, the peak growth in MiB)."""
+        after = status_kib(self.pid)
+        since = self.before["VmRSS"] if self.was_reset else self.before["VmHWM"]
+        return after, (after["VmHWM"] - since) / 1024
+
+
 def _bombs(server: Server, port: int, token: str, session_id: str, count: int = 3) -> Row:
     """``count`` 16000x16000 PNG bombs uploaded at the same moment; the server's peak RSS growth."""
     bomb, small = _png_bomb(16000, 16000), _png_bomb(64, 48)
-    status, body = _send_file(port, token, session_id, "small.png", small)  # warm-up: the probe's code paths
-    if status != 200:
-        raise RuntimeError(f"warm-up PNG upload answered {status}: {body[:200]!r}")
-    time.sleep(0.5)
-    was_reset = reset_peak(server.pid)
-    before = status_kib(server.pid)
+    # the warm-up runs the probe's code paths
+    peak = _Peak(server.pid, _send_file(port, token, session_id, "small.png", small), "warm-up PNG upload")
+    before = peak.before
     log(f"uploads: {count} PNG bombs of {len(bomb) / 1024:.0f} KiB at once (RSS {before['VmRSS'] / 1024:.0f} MiB)")
     answers: list[tuple[int, bytes]] = []
     start = threading.Barrier(count)
@@ -83,8 +102,7 @@ def _bombs(server: Server, port: int, token: str, session_id: str, count: int = 
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
-    after = status_kib(server.pid)
-    growth = (after["VmHWM"] - before["VmRSS"]) / 1024 if was_reset else (after["VmHWM"] - before["VmHWM"]) / 1024
+    after, growth = peak.growth()
     statuses = sorted(status for status, _ in answers)
     codes = sorted({json.loads(body).get("code") for _, body in answers})
     log(f"uploads: bombs answered {statuses} in {seconds:.2f} s; peak growth {growth:.1f} MiB")
@@ -96,8 +114,7 @@ def _bombs(server: Server, port: int, token: str, session_id: str, count: int = 
         target="< 64 MB",
         verdict="PASS" if growth * MIB < 64e6 else "MISS",
         note=f"{len(bomb)} bytes each; statuses {statuses}, codes {codes}, all answered in {seconds:.2f} s; "
-        f"RSS {before['VmRSS'] / 1024:.0f} -> peak {after['VmHWM'] / 1024:.0f} MiB"
-        + ("" if was_reset else "; VmHWM could not be reset: growth is against the earlier peak"),
+        f"RSS {before['VmRSS'] / 1024:.0f} -> peak {after['VmHWM'] / 1024:.0f} MiB{peak.caveat}",
     )
 
 
@@ -199,20 +216,16 @@ def run(*, refusals: int = 20) -> list[Row]:
         session_id = str(post_json(server.url, path, {"task_name": "uploads"}, auth)["session_id"])
 
         status, body, _ = _upload(port, token, session_id, clip, len(clip))  # warm-up: loads PyAV, the parser
-        if status != 200:
-            raise RuntimeError(f"warm-up upload answered {status}: {body[:200]!r}")
-        time.sleep(0.5)
-        was_reset = reset_peak(server.pid)
-        before = status_kib(server.pid)
+        peak = _Peak(server.pid, (status, body), "warm-up upload")
+        before = peak.before
         log(f"uploads: streaming a {MAX_UPLOAD_BYTES // MIB} MiB upload (server RSS {before['VmRSS'] / 1024:.0f} MiB)")
         sampler = _Sampler(server.pid)
         sampler.start()
         status, body, seconds = _upload(port, token, session_id, clip, MAX_UPLOAD_BYTES)
         sampler.stopped.set()
         sampler.join()
-        after = status_kib(server.pid)
+        after, growth = peak.growth()
         info = json.loads(body)["data"]["files"][0] if status == 200 else {}
-        growth = (after["VmHWM"] - before["VmRSS"]) / 1024 if was_reset else (after["VmHWM"] - before["VmHWM"]) / 1024
         log(f"uploads: {status} in {seconds:.1f} s; peak growth {growth:.1f} MiB")
 
         over = MAX_UPLOAD_BYTES + MIB  # a 501 MiB file: its multipart body is over 501 MiB
@@ -235,8 +248,7 @@ def run(*, refusals: int = 20) -> list[Row]:
             verdict="PASS" if status == 200 and growth * MIB < 32e6 else "MISS",
             note=f"status {status}, {MAX_UPLOAD_BYTES / MIB / seconds:.0f} MiB/s, probe saw "
             f"{info.get('width')}x{info.get('height')} {info.get('duration')} s; RSS {before['VmRSS'] / 1024:.0f} -> "
-            f"peak {after['VmHWM'] / 1024:.0f} MiB (sampled peak {sampler.peak / 1024:.0f} MiB)"
-            + ("" if was_reset else "; VmHWM could not be reset: growth is against the earlier peak"),
+            f"peak {after['VmHWM'] / 1024:.0f} MiB (sampled peak {sampler.peak / 1024:.0f} MiB){peak.caveat}",
         ),
         Row(
             section,
