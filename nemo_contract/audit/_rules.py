@@ -130,54 +130,81 @@ def _failures(run: Run, code: int) -> list[Entry]:
     return [e for e in run.entries if e.code == code and run.recoverable(e)]
 
 
-def after_1001(run: Run) -> Judgement:
-    failed = _failures(run, Code.TOKEN_INVALID)
+class _Renewal(typing.NamedTuple):
+    """How a call recovers from one code: what it renews (a token, a session) and how each fault is worded."""
+
+    code: int
+    endpoint: str  # the call that renews it
+    none: str  # no renewal at all
+    several: str  # more than one renewal ("{}": how many)
+    resent: str  # how the call should have been sent again
+    stale: typing.Callable[[Run, Entry, Entry, list[Entry]], str | None]  # (run, failed, retry, renewals)
+
+
+def _recovered(run: Run, renewal: _Renewal) -> Judgement:
+    """After each failure with ``renewal.code``: one renewal, and the call sent once more with what it renewed."""
+    failed = _failures(run, renewal.code)
     problems: list[str] = []
     for entry in failed:
         if run.is_retry(entry):
             continue  # a retry failing again: the call has had its one retry (one-retry judges what follows)
-        renewals = [e for e in run.between(entry) if run.endpoint(e) == "anonymous_token"]
+        renewals = [e for e in run.between(entry) if run.endpoint(e) == renewal.endpoint]
         retry = run.retry_of(entry)
-        head = f"after the 1001 at {run.cite(entry)}"
+        head = f"after the {renewal.code} at {run.cite(entry)}"
         if not renewals:
-            problems.append(f"{head}, no new token was asked for" + (f" before {run.cite(retry)}" if retry else ""))
+            problems.append(f"{head}, {renewal.none}" + (f" before {run.cite(retry)}" if retry else ""))
         elif len(renewals) > 1:
-            problems.append(f"{head}, a new token was asked for {len(renewals)} times: " + run.numbers(renewals))
+            problems.append(f"{head}, {renewal.several.format(len(renewals))}: " + run.numbers(renewals))
         if retry is None:
             if not renewals or renewals[-1].code == Code.SUCCESS:
-                problems.append(f"{head}, the call was not sent again with a new token")
+                problems.append(f"{head}, the call was not sent again {renewal.resent}")
             continue
-        if retry.token is None:
-            continue  # no token at all: bearer-token judges that
-        fresh = run.data(renewals[-1]) if renewals else None
-        new_token = fresh.get(f.TOKEN) if fresh else None
-        if (new_token and retry.token != new_token) or (not new_token and retry.token == entry.token):
-            problems.append(f"{run.cite(retry)} was sent again with the old token ({retry.token_ref}), {head}")
+        stale = renewal.stale(run, entry, retry, renewals)
+        if stale is not None:
+            problems.append(f"{run.cite(retry)} was sent again {stale}, {head}")
     return judged(failed, problems)
+
+
+def _old_token(run: Run, entry: Entry, retry: Entry, renewals: list[Entry]) -> str | None:
+    if retry.token is None:
+        return None  # no token at all: bearer-token judges that
+    fresh = run.data(renewals[-1]) if renewals else None
+    new_token = fresh.get(f.TOKEN) if fresh else None
+    if (new_token and retry.token != new_token) or (not new_token and retry.token == entry.token):
+        return f"with the old token ({retry.token_ref})"
+    return None
+
+
+def _lost_session(run: Run, entry: Entry, retry: Entry, renewals: list[Entry]) -> str | None:
+    lost = session_segment(entry.path)
+    same = session_segment(retry.path) == lost if lost else run.digest(retry) == run.digest(entry)
+    return "on the lost session" if same else None
+
+
+_NEW_TOKEN = _Renewal(
+    Code.TOKEN_INVALID,
+    "anonymous_token",
+    none="no new token was asked for",
+    several="a new token was asked for {} times",
+    resent="with a new token",
+    stale=_old_token,
+)
+_NEW_SESSION = _Renewal(
+    Code.SESSION_NOT_FOUND,
+    "create_session",
+    none="no new session was created",
+    several="{} sessions were created",
+    resent="on a new session",
+    stale=_lost_session,
+)
+
+
+def after_1001(run: Run) -> Judgement:
+    return _recovered(run, _NEW_TOKEN)
 
 
 def after_1002(run: Run) -> Judgement:
-    failed = _failures(run, Code.SESSION_NOT_FOUND)
-    problems: list[str] = []
-    for entry in failed:
-        if run.is_retry(entry):
-            continue
-        sessions = [e for e in run.between(entry) if run.endpoint(e) == "create_session"]
-        retry = run.retry_of(entry)
-        head = f"after the 1002 at {run.cite(entry)}"
-        if not sessions:
-            problems.append(f"{head}, no new session was created" + (f" before {run.cite(retry)}" if retry else ""))
-        elif len(sessions) > 1:
-            problems.append(f"{head}, {len(sessions)} sessions were created: " + run.numbers(sessions))
-        if retry is None:
-            if not sessions or sessions[-1].code == Code.SUCCESS:
-                problems.append(f"{head}, the call was not sent again on a new session")
-            continue
-        lost = session_segment(entry.path)
-        same = session_segment(retry.path) == lost if lost else run.digest(retry) == run.digest(entry)
-        if same:
-            problems.append(f"{run.cite(retry)} was sent again on the lost session, {head}")
-    return judged(failed, problems)
+    return _recovered(run, _NEW_SESSION)
 
 
 def after_429(run: Run) -> Judgement:
