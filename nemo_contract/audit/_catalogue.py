@@ -37,7 +37,10 @@ RULES: typing.Final[tuple[Rule, ...]] = (
     Rule(
         name="client-id",
         judges="every token request carries X-Client-Id (1 to 64 characters)",
-        quote="POST to `/api/auth/anonymous-token` with header `X-Client-Id` set to that UUID",
+        quote=(
+            "POST to `https://mega-api-prod.nemovideo.ai/api/auth/anonymous-token` with header `X-Client-Id` set to "
+            "that UUID."
+        ),
         source=rules.VTG,
         check=rules.client_id,
     ),
@@ -120,7 +123,7 @@ RULES: typing.Final[tuple[Rule, ...]] = (
     Rule(
         name="one-turn-at-a-time",
         judges="no turn is sent while another of the same session is streaming (the service answers 409)",
-        quote="409: a second `/run_sse` while a turn of the same session is running",
+        quote="a second `/run_sse` while a turn of the same session is running",
         source=rules.PROTOCOL,
         check=rules.one_turn_at_a_time,
     ),
@@ -143,8 +146,8 @@ RULES: typing.Final[tuple[Rule, ...]] = (
     Rule(
         name="poll-cadence",
         judges=(
-            f"a render is polled about every 30 s, never under {rules.MIN_POLL_GAP:g} s after a pending or "
-            "processing answer"
+            f"a render is polled about every 30 s: {rules.MIN_POLL_GAP:g} to {rules.MAX_POLL_GAP:g} s after a "
+            "pending or processing answer"
         ),
         quote="Poll status every 30s.",
         source=rules.VTG,

@@ -11,7 +11,8 @@ from nemo_contract.audit import Expect, Rule, Scenario
 from nemo_contract.audit._catalogue import RULES, judge_run
 from nemo_contract.audit._facts import Run, retry_after_of
 from nemo_contract.audit._verdicts import Judgement
-from nemo_contract.protocol import Code
+from nemo_contract.protocol import Code, RenderStatus
+from nemo_contract.protocol.shapes import dumps, render_toplevel
 
 START = 1_800_000_000.0
 TOKEN = "nmv_usr_" + "a" * 40
@@ -28,13 +29,13 @@ def _entry(
     return entry
 
 
-def _run(*entries: Entry, stdout: str = "", stderr: str = "") -> Run:
+def _run(*entries: Entry, stdout: str = "", stderr: str = "", answers: dict[Entry, bytes] | None = None) -> Run:
     return Run(
         scenario=SCENARIO,
         command=("program",),
         entries=list(entries),
         ended={},
-        answers={},
+        answers=answers or {},
         digests={},
         started=START,
         finished=START + 100,
@@ -68,6 +69,22 @@ def test_a_429_without_retry_after_asks_for_30_seconds() -> None:
     )
     patient = _entry(2, 31.5, "GET", "/api/credits/balance/simple")
     assert _judge(_run(limited, patient), "after-429") == ("pass", ())
+
+
+def test_polls_are_about_30_s_apart_neither_too_soon_nor_far_too_late() -> None:
+    def polled(*times: float) -> tuple[str, tuple[str, ...]]:
+        start = _entry(1, 0, "POST", "/api/render/proxy/lambda")
+        polls = [_entry(n, at, "GET", "/api/render/proxy/lambda/r1") for n, at in enumerate(times, 2)]
+        pending = dumps(render_toplevel("r1", RenderStatus.PROCESSING, 10))
+        done = dumps(render_toplevel("r1", RenderStatus.COMPLETED, 100, output={"url": "/render-result/x/r1.mp4"}))
+        answers = {start: pending, **dict.fromkeys(polls[:-1], pending), polls[-1]: done}
+        return _judge(_run(start, *polls, answers=answers), "poll-cadence")
+
+    assert polled(30, 61, 90) == ("pass", ())
+    assert polled(30, 40)[0] == "fail"  # too soon: 10 s after a processing answer
+    status, evidence = polled(30, 130)  # gone quiet for 100 s: not "every 30 s"
+    assert status == "fail"
+    assert evidence[0].startswith("#3 GET /api/render/proxy/lambda/r1 at +130.00 s polled 100.0 s after #2")
 
 
 def test_raw_json_is_found_over_several_lines_and_a_programs_own_json_is_not() -> None:
