@@ -8,6 +8,7 @@ import sys
 import typing
 
 import httpx
+from hypothesis import settings
 
 from nemo_contract.testing import START
 
@@ -16,6 +17,7 @@ __all__ = [
     "INNER_PYTEST",
     "SKILL_HEADERS",
     "START",
+    "derandomized",
     "new_session",
     "new_token",
     "one_clip_draft",
@@ -31,6 +33,13 @@ SKILL_HEADERS = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0
 #: Schemathesis's plugin, whose session end in the inner run resets state this process's Schemathesis runs need
 #: (after it, verify's examples phase found nothing wrong in a broken server).
 INNER_PYTEST = ("-p", "no:cacheprovider", "-p", "no:schemathesis", "-W", "error")
+
+
+def derandomized(**options: typing.Any) -> settings:
+    """Settings of a stateful run that draws the same every time (whether it passes does not depend on luck), with
+    no example database and no deadline, on the profile loaded when called (so call it at a test module's import,
+    after the conftest loaded ours)."""
+    return settings(deadline=None, database=None, derandomize=True, **options)
 
 
 async def new_token(client: httpx.AsyncClient, client_id: str = "client-1") -> tuple[str, str]:

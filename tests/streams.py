@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import typing
 
 import httpx
@@ -24,13 +26,25 @@ class Turn(typing.NamedTuple):
 
     @property
     def texts(self) -> list[str]:
-        found = []
+        return self._said(("text", "content"), ("text",))
+
+    @property
+    def tool_calls(self) -> list[str]:
+        """The names of the tools the turn called, in order."""
+        return self._said(("tool_call", "name"), ("functionCall", "name"))
+
+    def _said(self, typed: tuple[str, str], adk: tuple[str, ...]) -> list[str]:
+        """What the events of one kind say, in either event format: ``typed`` is (a typed event's type, its field
+        that says it); ``adk`` the keys down to it in a part of an ADK event's content (a part without the first
+        key is of another kind)."""
+        kind, field = typed
+        found: list[str] = []
         for event in self.json_events:
-            if event.get("type") == "text":
-                found.append(event["content"])
+            if event.get("type") == kind:
+                found.append(event[field])
             for part in event.get("content", {}).get("parts", []) if isinstance(event.get("content"), dict) else []:
-                if "text" in part:
-                    found.append(part["text"])
+                if adk[0] in part:
+                    found.append(functools.reduce(operator.getitem, adk, part))
         return found
 
 

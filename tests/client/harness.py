@@ -13,11 +13,16 @@ import pathlib
 import time
 import typing
 
+import pytest
+
 from mock_server import Emulator, Entry
-from nemo_contract import AsyncClient, Client, Message, MessageKind
+from nemo_contract import AsyncClient, Client, Message, MessageKind, TurnFailed
 from nemo_contract.testing import Emulated, Served, StreamingASGITransport
 
 from ..clips import make_mp4
+
+if typing.TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 __all__ = ["FAST", "GENERATE", "Harness", "LiveHarness", "texts"]
 
@@ -31,12 +36,30 @@ def texts(messages: typing.Iterable[Message], kind: MessageKind | None = None) -
 
 
 class _Base:
-    emulator: Emulator
-    base_url: str
-    folder: pathlib.Path
-
-    def __init__(self) -> None:
+    def __init__(self, app: Starlette, emulator: Emulator, base_url: str, folder: pathlib.Path) -> None:
+        self.app = app
+        self.emulator = emulator
+        self.base_url = base_url
+        self.folder = folder
         self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        """The clients' sleep: noted in ``sleeps``, then passed as the harness passes time."""
+        self.sleeps.append(seconds)
+        self._pass(seconds)
+
+    def _pass(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    def _options(self, **options: typing.Any) -> dict[str, typing.Any]:
+        """A client's options: bound to the emulator, on its clock, sleeping through ``sleep``."""
+        return {
+            "base_url": self.base_url,
+            "clock": self.emulator.clock.now,
+            "sleep": self.sleep,
+            "download_dir": self.folder,
+            **options,
+        }
 
     def configure(self, **knobs: typing.Any) -> None:
         """Change the emulator's knobs (as ``PUT /__mock__/config`` does; fault rules count afresh)."""
@@ -63,49 +86,40 @@ class Harness(_Base):
     """The emulator in-process (fast clock) and a factory of ``AsyncClient``s bound to it."""
 
     def __init__(self, emulated: Emulated, folder: pathlib.Path) -> None:
-        super().__init__()
+        super().__init__(emulated.app, emulated.emulator, emulated.base_url, folder)
         self.emulated = emulated
-        self.app = emulated.app
-        self.emulator = emulated.emulator
-        self.base_url = emulated.base_url
-        self.folder = folder
 
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
+    def _pass(self, seconds: float) -> None:
         self.emulator.advance(seconds)
 
     def client(self, **options: typing.Any) -> AsyncClient:
-        settings: dict[str, typing.Any] = {
-            "base_url": self.base_url,
-            "transport": StreamingASGITransport(self.app),
-            "clock": self.emulator.clock.now,
-            "sleep": self.sleep,
-            "download_dir": self.folder,
-            **options,
-        }
-        return AsyncClient(**settings)
+        return AsyncClient(**self._options(**{"transport": StreamingASGITransport(self.app), **options}))
+
+    async def failed_turn(self, fault: dict[str, typing.Any]) -> tuple[list[Message], TurnFailed]:
+        """A generation under the fault rule ``fault`` (after a first state read), which must end in
+        ``TurnFailed``: the messages shown before it, and the error."""
+        seen: list[Message] = []
+        async with self.client() as client:
+            await client.state()
+            self.faults(fault)
+
+            async def listen() -> None:
+                async for message in client.aiter_turn(GENERATE):
+                    seen.append(message)
+
+            with pytest.raises(TurnFailed) as raised:
+                await listen()
+        return seen, raised.value
 
 
 class LiveHarness(_Base):
     """The emulator under uvicorn (fast clock), and ``Client``s whose sleep is scaled to it."""
 
     def __init__(self, served: Served, folder: pathlib.Path) -> None:
-        super().__init__()
-        self.app = served.app
-        self.emulator = served.emulator
-        self.base_url = served.url
-        self.folder = folder
+        super().__init__(served.app, served.emulator, served.url, folder)
 
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
+    def _pass(self, seconds: float) -> None:
         time.sleep(seconds / FAST)
 
     def client(self, **options: typing.Any) -> Client:
-        settings: dict[str, typing.Any] = {
-            "base_url": self.base_url,
-            "clock": self.emulator.clock.now,
-            "sleep": self.sleep,
-            "download_dir": self.folder,
-            **options,
-        }
-        return Client(**settings)
+        return Client(**self._options(**options))

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 
-from nemo_contract import AsyncClient, Message, MessageKind, TurnFailed
+from nemo_contract import AsyncClient, MessageKind, TurnFailed
 from nemo_contract.protocol import DROPPED_STREAM_POLLS, DROPPED_STREAM_WAIT, EventFormat, HeartbeatMode
 from nemo_contract.protocol.control import StreamEnd
 from nemo_contract.protocol.events import EventWriter
@@ -38,20 +38,10 @@ def _state_reads(router: respx.MockRouter) -> int:
 
 
 async def test_a_generation_cut_after_its_opening_fails_after_five_unchanged_reads(harness: Harness) -> None:
-    async with harness.client() as client:
-        await client.state()
-        harness.faults({"path": "/run_sse", "cut_after": 2, "times": 1})
-        seen: list[Message] = []
-
-        async def listen() -> None:
-            async for message in client.aiter_turn(GENERATE):
-                seen.append(message)
-
-        with pytest.raises(TurnFailed) as raised:
-            await listen()
+    seen, failure = await harness.failed_turn({"path": "/run_sse", "cut_after": 2, "times": 1})
     assert texts(seen, MessageKind.REPLY)[0].startswith(("Sure", "On it", "Starting"))  # shown as it came
     assert texts(seen, MessageKind.NOTICE) == [RECOVERY]
-    assert "did not finish" in str(raised.value)
+    assert "did not finish" in str(failure)
     assert harness.sleeps == [DROPPED_STREAM_WAIT] * DROPPED_STREAM_POLLS
     (turn,) = harness.journal("POST", "/run_sse")  # never sent again
     assert turn.end is StreamEnd.CUT

@@ -29,32 +29,30 @@ def test_stream_reader_handles_any_chunking_and_every_heartbeat_form() -> None:
         ], size
 
 
-def test_adk_events() -> None:
-    def event(data: str) -> list[tuple[EventKind, str]]:
-        reader = StreamReader()
-        return [(e.kind, e.text) for e in reader.feed(f"data: {data}\n\n")]
+def _event(data: str) -> list[tuple[EventKind, str]]:
+    """(kind, text) of what a fresh reader makes of one ``data:`` line and the blank line that ends it."""
+    reader = StreamReader()
+    return [(e.kind, e.text) for e in reader.feed(f"data: {data}\n\n")]
 
-    assert event('{"content":{"parts":[{"text":"Hello"}],"role":"model"}}') == [(EventKind.TEXT, "Hello")]
+
+def test_adk_events() -> None:
+    assert _event('{"content":{"parts":[{"text":"Hello"}],"role":"model"}}') == [(EventKind.TEXT, "Hello")]
     # a model's thought, and streaming chunks (the whole text follows), are not text for the user
-    assert event('{"content":{"parts":[{"text":"thinking","thought":true}]}}') == [(EventKind.OTHER, "")]
-    assert event('{"content":{"parts":[{"text":"Hel"}]},"partial":true}') == [(EventKind.OTHER, "")]
-    assert event('{"content":{"parts":[{"functionCall":{"name":"edit_multitrack","args":{}}}]}}') == [
+    assert _event('{"content":{"parts":[{"text":"thinking","thought":true}]}}') == [(EventKind.OTHER, "")]
+    assert _event('{"content":{"parts":[{"text":"Hel"}]},"partial":true}') == [(EventKind.OTHER, "")]
+    assert _event('{"content":{"parts":[{"functionCall":{"name":"edit_multitrack","args":{}}}]}}') == [
         (EventKind.TOOL_CALL, "edit_multitrack")
     ]
-    assert event('{"content":{"parts":[{"functionResponse":{"name":"x","response":{}}}]},"actions":{}}') == [
+    assert _event('{"content":{"parts":[{"functionResponse":{"name":"x","response":{}}}]},"actions":{}}') == [
         (EventKind.TOOL_RESULT, "x")
     ]
-    assert event('{"error": "agent run failed"}') == [(EventKind.ERROR, "agent run failed")]
-    assert event('{"errorCode":"UNKNOWN_ERROR","errorMessage":"model failed"}')[0] == (EventKind.ERROR, "model failed")
-    assert event("not json") == [(EventKind.OTHER, "")]
+    assert _event('{"error": "agent run failed"}') == [(EventKind.ERROR, "agent run failed")]
+    assert _event('{"errorCode":"UNKNOWN_ERROR","errorMessage":"model failed"}')[0] == (EventKind.ERROR, "model failed")
+    assert _event("not json") == [(EventKind.OTHER, "")]
 
 
 def test_typed_events() -> None:
-    def event(data: str) -> list[tuple[EventKind, str]]:
-        reader = StreamReader()
-        return [(e.kind, e.text) for e in reader.feed(f"data: {data}\n\n")]
-
-    assert event('{"type":"text","content":"Hi"}') == [(EventKind.TEXT, "Hi")]
-    assert event('{"type":"tool_call","name":"g","args":{}}') == [(EventKind.TOOL_CALL, "g")]
-    assert event('{"type":"tool_result","name":"g","result":{}}') == [(EventKind.TOOL_RESULT, "g")]
-    assert event('{"type":"heartbeat"}') == [(EventKind.HEARTBEAT, "")]
+    assert _event('{"type":"text","content":"Hi"}') == [(EventKind.TEXT, "Hi")]
+    assert _event('{"type":"tool_call","name":"g","args":{}}') == [(EventKind.TOOL_CALL, "g")]
+    assert _event('{"type":"tool_result","name":"g","result":{}}') == [(EventKind.TOOL_RESULT, "g")]
+    assert _event('{"type":"heartbeat"}') == [(EventKind.HEARTBEAT, "")]

@@ -26,7 +26,6 @@ from nemo_contract import (
     OutOfCredits,
     RateLimited,
     SessionNotFound,
-    TurnFailed,
     UnsupportedFileType,
 )
 from nemo_contract.protocol import ACCEPTED_FORMATS_TEXT, HTTP_STATUS, MAX_UPLOAD_BYTES
@@ -188,19 +187,9 @@ async def test_a_turn_refused_before_it_starts_is_tried_once_more(
 @STATUS_MODES
 async def test_a_turn_that_failed_mid_stream_is_never_sent_again(harness: Harness, status_mode: str) -> None:
     harness.configure(status_mode=status_mode)
-    async with harness.client() as client:
-        await client.state()
-        harness.faults({"path": "/run_sse", "error_after": 1})
-        seen: list[Message] = []
-
-        async def listen() -> None:
-            async for message in client.aiter_turn(GENERATE):
-                seen.append(message)
-
-        with pytest.raises(TurnFailed) as raised:
-            await listen()
-    assert "agent run failed" in str(raised.value)
-    assert "Nothing was sent again" in raised.value.advice
+    seen, failure = await harness.failed_turn({"path": "/run_sse", "error_after": 1})
+    assert "agent run failed" in str(failure)
+    assert "Nothing was sent again" in failure.advice
     assert [m.kind for m in seen][:1] == [MessageKind.REPLY]  # what arrived before the error was shown
     assert len(harness.journal("POST", "/run_sse")) == 1
 

@@ -10,15 +10,13 @@ import anyio
 import httpx
 import pytest
 
-from mock_server import create_app
 from mock_server._emulator import Emulator
 from mock_server._journal import MAX_EVENT_BYTES, MAX_VALUE_BYTES, Change, Entry, Journal
 from nemo_contract.protocol.control import StreamEnd
 from nemo_contract.protocol.events import EventKind
 from nemo_contract.protocol.specs import ADMIN_SPEC, schema_validator
-from nemo_contract.testing import StreamingASGITransport
 
-from ..helpers import BASE, SKILL_HEADERS, START, new_session, new_token
+from ..helpers import BASE, START, new_session, new_token
 from ..streams import GENERATE, leave_after_first_event, run_turn, turn_body
 
 pytestmark = pytest.mark.anyio
@@ -144,23 +142,15 @@ async def test_a_client_that_leaves_is_noted_as_gone(client: httpx.AsyncClient, 
     assert entry.events, "the opening event went out before the client left"
 
 
-async def test_a_stopping_server_ends_streams_as_shutdown() -> None:
-    app = create_app(seed=7, time_scale=0.0, clock_start=START)
-    emulator: Emulator = app.state.emulator
-    try:
-        async with httpx.AsyncClient(
-            transport=StreamingASGITransport(app), base_url=BASE, headers=SKILL_HEADERS
-        ) as client:
-            token, _ = await new_token(client)
-            sid = await new_session(client, token)
-            headers = {"Authorization": f"Bearer {token}"}
-            async with client.stream("POST", "/run_sse", json=turn_body(sid, GENERATE), headers=headers) as resp:
-                emulator.shutdown()
-                await resp.aread()
-            (entry,) = emulator.entries(path="/run_sse")
-            assert (entry.end, entry.complete) == (StreamEnd.SHUTDOWN, True)
-    finally:
-        emulator.close()
+async def test_a_stopping_server_ends_streams_as_shutdown(client: httpx.AsyncClient, emulator: Emulator) -> None:
+    token, _ = await new_token(client)
+    sid = await new_session(client, token)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with client.stream("POST", "/run_sse", json=turn_body(sid, GENERATE), headers=headers) as resp:
+        emulator.shutdown()
+        await resp.aread()
+    (entry,) = emulator.entries(path="/run_sse")
+    assert (entry.end, entry.complete) == (StreamEnd.SHUTDOWN, True)
 
 
 async def test_listeners_follow_entries_as_they_change(client: httpx.AsyncClient, emulator: Emulator) -> None:

@@ -26,6 +26,16 @@ async def _setup(client: httpx.AsyncClient, language: str | None = "en") -> tupl
     return token, user_id, await new_session(client, token, language)
 
 
+async def _after_a_generation(
+    client: httpx.AsyncClient, emulator: Emulator, silent_close_rate: float
+) -> tuple[str, str]:
+    """(token, session id) of a session that has a draft (a generation turn ran), the knob set for the edits."""
+    token, _, sid = await _setup(client)
+    await run_turn(client, emulator, token, turn_body(sid, GENERATE))
+    await client.put("/__mock__/config", json={"silent_close_rate": silent_close_rate})
+    return token, sid
+
+
 async def _state(client: httpx.AsyncClient, token: str, sid: str) -> dict[str, object]:
     response = await client.get(f"/api/state/nemo_agent/me/{sid}/latest", headers={"Authorization": f"Bearer {token}"})
     state: dict[str, object] = response.json()["data"]["state"]
@@ -98,9 +108,7 @@ async def test_credits_are_frozen_during_a_turn_and_consumed_after(
 async def test_an_edit_turn_changes_the_draft_and_can_close_silently(
     client: httpx.AsyncClient, emulator: Emulator
 ) -> None:
-    token, _, sid = await _setup(client)
-    await run_turn(client, emulator, token, turn_body(sid, GENERATE))
-    await client.put("/__mock__/config", json={"silent_close_rate": 1.0})
+    token, sid = await _after_a_generation(client, emulator, silent_close_rate=1.0)
     before = (await _state(client, token, sid))["draft"]
     turn = await run_turn(client, emulator, token, turn_body(sid, 'add a title "Urban Dreams"'))
     assert turn.status == 200
@@ -116,9 +124,7 @@ async def test_an_edit_turn_changes_the_draft_and_can_close_silently(
 async def test_an_edit_turn_with_silent_close_rate_zero_always_has_text(
     client: httpx.AsyncClient, emulator: Emulator
 ) -> None:
-    token, _, sid = await _setup(client)
-    await run_turn(client, emulator, token, turn_body(sid, GENERATE))
-    await client.put("/__mock__/config", json={"silent_close_rate": 0.0})
+    token, sid = await _after_a_generation(client, emulator, silent_close_rate=0.0)
     for text in ["remove the music", "trim to 5 seconds", "make it 9:16"]:
         turn = await run_turn(client, emulator, token, turn_body(sid, text))
         assert turn.texts, text

@@ -11,10 +11,9 @@ import anyio
 import httpx
 import pytest
 
-from mock_server import create_app
 from mock_server._emulator import Emulator
 from nemo_contract.protocol import MAX_UPLOAD_BYTES
-from nemo_contract.testing import StreamingASGITransport
+from nemo_contract.testing import Emulated
 
 from ..clips import make_mov, make_mp4, make_png, make_wav, png_bomb
 from ..helpers import BASE, SKILL_HEADERS, START, new_session, new_token
@@ -284,12 +283,9 @@ async def test_a_reset_during_an_upload_refuses_it_and_leaves_nothing_behind(
 
 async def test_uploads_past_the_disk_cap_are_4002_naming_the_cap(tmp_path: pathlib.Path) -> None:
     clip = make_mp4(tmp_path / "clip.mp4", width=64, height=48, duration=1.0).read_bytes()
-    app = create_app(seed=7, time_scale=0, clock_start=START, config={"max_disk": len(clip) + 100})
-    emulator: Emulator = app.state.emulator
-    try:
-        async with httpx.AsyncClient(
-            transport=StreamingASGITransport(app), base_url=BASE, headers=SKILL_HEADERS
-        ) as http:
+    with Emulated(seed=7, clock="manual", clock_start=START, config={"max_disk": len(clip) + 100}) as emulated:
+        emulator = emulated.emulator
+        async with emulated.async_client(base_url=BASE, headers=SKILL_HEADERS) as http:
             auth, sid = await _session(http)
             upload = f"/api/upload-video/nemo_agent/me/{sid}"
             first = await http.post(upload, files={"files": ("a.mp4", clip)}, headers=auth)
@@ -305,5 +301,3 @@ async def test_uploads_past_the_disk_cap_are_4002_naming_the_cap(tmp_path: pathl
                 f"/api/upload-video/nemo_agent/me/{sid}", files={"files": ("c.mp4", clip)}, headers=auth
             )
             assert third.status_code == 200  # a reset frees the room
-    finally:
-        emulator.close()

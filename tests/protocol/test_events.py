@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import typing
 
 import httpx
 import httpx_sse
@@ -44,45 +43,39 @@ def _read(frame: bytes) -> list[TurnEvent]:
 
 
 @st.composite
-def _events(draw: st.DrawFn) -> tuple[EventKind, str, typing.Callable[[EventWriter], bytes]]:
-    """(what is meant, the words or tool name a client must read, how the writer writes it)."""
+def _frames(draw: st.DrawFn) -> tuple[EventKind, str, bytes]:
+    """(what is meant, the words or tool name a client must read, the frame a writer of any event format and
+    heartbeat mode writes for it)."""
     kind = draw(st.sampled_from([k for k in EventKind if k is not EventKind.OTHER]))
     at = draw(st.floats(1e9, 2e9))
+    writer = _writer(draw(st.sampled_from(EventFormat)), draw(st.sampled_from(HeartbeatMode)))
     if kind is EventKind.TEXT:
         words = draw(_WORDS)
-        return kind, words, lambda w: w.text(words, at)
+        return kind, words, writer.text(words, at)
     if kind is EventKind.TOOL_CALL:
         name, args = draw(_NAMES), draw(_ARGS)
-        return kind, name, lambda w: w.tool_call("adk-1", name, args, at)
+        return kind, name, writer.tool_call("adk-1", name, args, at)
     if kind is EventKind.TOOL_RESULT:
         name, response, delta = draw(_NAMES), draw(_ARGS), draw(_ARGS)
-        return kind, name, lambda w: w.tool_result("adk-1", name, response, delta, at)
+        return kind, name, writer.tool_result("adk-1", name, response, delta, at)
     if kind is EventKind.ERROR:
         reason = draw(_WORDS)
-        return kind, reason, lambda w: w.error(reason)
-    return kind, "", lambda w: w.heartbeat(at)
+        return kind, reason, writer.error(reason)
+    return kind, "", writer.heartbeat(at)
 
 
-@given(event=_events(), event_format=st.sampled_from(EventFormat), heartbeat=st.sampled_from(HeartbeatMode))
+@given(_frames())
 def test_every_event_the_encoder_writes_classifies_back_to_what_was_meant(
-    event: tuple[EventKind, str, typing.Callable[[EventWriter], bytes]],
-    event_format: EventFormat,
-    heartbeat: HeartbeatMode,
+    written: tuple[EventKind, str, bytes],
 ) -> None:
-    kind, text, write = event
-    frame = write(_writer(event_format, heartbeat))
+    kind, text, frame = written
     assert frame.endswith(b"\n\n") and b"\n\n" not in frame[:-2]  # one event block
     assert _read(frame) == [TurnEvent(kind, text)]
 
 
-@given(event=_events(), event_format=st.sampled_from(EventFormat), heartbeat=st.sampled_from(HeartbeatMode))
-def test_every_data_event_is_one_the_spec_describes(
-    event: tuple[EventKind, str, typing.Callable[[EventWriter], bytes]],
-    event_format: EventFormat,
-    heartbeat: HeartbeatMode,
-) -> None:
-    _, _, write = event
-    frame = write(_writer(event_format, heartbeat)).decode()
+@given(_frames())
+def test_every_data_event_is_one_the_spec_describes(written: tuple[EventKind, str, bytes]) -> None:
+    frame = written[2].decode()
     if frame.startswith(":") or frame == "data:\n\n":
         return  # a comment or a bare data line: heartbeats without JSON
     data = json.loads(frame.removeprefix("data: "))

@@ -25,6 +25,7 @@ from nemo_contract.protocol.specs import ADMIN_SPEC, spec_path
 from nemo_contract.testing import StreamingASGITransport
 
 from ..helpers import SKILL_HEADERS as SKILL
+from ..helpers import derandomized
 
 #: Virtual seconds per real second (see the module docstring); tokens outlive the run at that pace.
 TIME_SCALE = 1e6
@@ -196,14 +197,7 @@ def _workflow(app: _Fresh, schema: typing.Any, token: str, reached: dict[str, bo
 #: upload). What a run draws still depends on what ran before it in the process, so the file run in full draws
 #: the same every time. Schemathesis strips Hypothesis's reproduce line from these runs; it prints each failing
 #: run's steps and a curl command for the failing request instead.
-STATEFUL = settings(
-    max_examples=30,
-    stateful_step_count=8,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-)
+STATEFUL = derandomized(max_examples=30, stateful_step_count=8, suppress_health_check=list(HealthCheck))
 
 
 def _run_until_deep(

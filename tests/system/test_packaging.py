@@ -13,15 +13,21 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    out = tmp_path_factory.mktemp("wheel")
+def _pip(command: str, option: str, folder: pathlib.Path, source: pathlib.Path) -> pathlib.Path:
+    """``pip <command> --quiet --no-deps <option> <folder> <source>`` (without our dependencies: the test's
+    Python has them); the folder."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", command, "--quiet", "--no-deps", option, str(folder), str(source)],
         check=True,
         capture_output=True,
         timeout=300,
     )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    out = _pip("wheel", "--wheel-dir", tmp_path_factory.mktemp("wheel"), ROOT)
     (found,) = out.glob("nemo_contract-*.whl")
     return found
 
@@ -46,14 +52,7 @@ def test_the_wheel_carries_both_packages_the_specs_and_both_commands(wheel: path
 @pytest.fixture(scope="module")
 def installed(wheel: pathlib.Path, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """The wheel installed as ``pip install`` would, into a folder of its own."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return target
+    return _pip("install", "--target", tmp_path_factory.mktemp("site"), wheel)
 
 
 def test_an_installed_copy_finds_its_specs_inside_itself(installed: pathlib.Path, tmp_path: pathlib.Path) -> None:

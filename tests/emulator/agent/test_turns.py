@@ -10,7 +10,7 @@ import pytest
 
 from mock_server._emulator import Emulator
 from tests.clips import make_mp4
-from tests.streams import Turn, run_turn, turn_body
+from tests.streams import run_turn, turn_body
 
 from ...helpers import new_session, new_token
 from .conftest import SchemaErrors
@@ -35,17 +35,6 @@ async def _get(client: httpx.AsyncClient, token: str, path: str) -> dict[str, ty
     return body
 
 
-def _tool_calls(turn: Turn) -> list[str]:
-    names = []
-    for event in turn.json_events:
-        if event.get("type") == "tool_call":
-            names.append(event["name"])
-        for part in event.get("content", {}).get("parts", []) if isinstance(event.get("content"), dict) else []:
-            if "functionCall" in part:
-                names.append(part["functionCall"]["name"])
-    return names
-
-
 @pytest.mark.parametrize("language", ["en", "zh"])
 @pytest.mark.parametrize("event_format", ["adk", "typed"])
 async def test_subtitles_and_black_and_white_through_the_emulator(
@@ -59,7 +48,7 @@ async def test_subtitles_and_black_and_white_through_the_emulator(
     assert (await run_turn(client, emulator, token, turn_body(sid, generate))).status == 200
 
     turn = await run_turn(client, emulator, token, turn_body(sid, subtitles))
-    assert turn.status == 200 and _tool_calls(turn) == ["edit_multitrack"]
+    assert turn.status == 200 and turn.tool_calls == ["edit_multitrack"]
     body = await _get(client, token, state_path)
     assert schema_errors("StateEnvelope", body) == []
     tracks = body["data"]["state"]["draft"]["t"]
@@ -67,7 +56,7 @@ async def test_subtitles_and_black_and_white_through_the_emulator(
     assert [(s["st"], s["d"], s["n"]) for s in tracks[3]["sg"]] == [(i * 2500, 2500, "subtitle") for i in range(4)]
 
     turn = await run_turn(client, emulator, token, turn_body(sid, grey))
-    assert turn.status == 200 and _tool_calls(turn) == ["edit_multitrack"]
+    assert turn.status == 200 and turn.tool_calls == ["edit_multitrack"]
     body = await _get(client, token, state_path)
     assert schema_errors("StateEnvelope", body) == []
     after = body["data"]["state"]["draft"]
@@ -77,7 +66,7 @@ async def test_subtitles_and_black_and_white_through_the_emulator(
 
     # What it cannot do is a chat: text only, nothing changes, and it costs nothing.
     turn = await run_turn(client, emulator, token, turn_body(sid, hologram))
-    assert turn.status == 200 and _tool_calls(turn) == [] and len(turn.texts) == 1
+    assert turn.status == 200 and turn.tool_calls == [] and len(turn.texts) == 1
     assert ("时间线面板" if language == "zh" else "Timeline panel") in turn.texts[0]
     assert (await _get(client, token, state_path))["data"]["state"]["draft"] == after
     assert (await _get(client, token, balance_path))["data"]["available"] == 80
@@ -99,7 +88,7 @@ async def test_the_state_shows_the_analyses_after_a_generation_from_uploads(
     state_path = f"/api/state/nemo_agent/me/{sid}/latest"
     assert (await _get(client, token, state_path))["data"]["state"]["video_analyses"] == {}
     turn = await run_turn(client, emulator, token, turn_body(sid, "generate a video"))
-    assert _tool_calls(turn)[0] == "understand_video"
+    assert turn.tool_calls[0] == "understand_video"
     body = await _get(client, token, state_path)
     assert schema_errors("StateEnvelope", body) == []
     assert body["data"]["state"]["video_analyses"] == {

@@ -1,4 +1,5 @@
-"""Small cassettes built by hand for the recording tests, and a live server for an ASGI app."""
+"""Small cassettes built by hand for the recording tests, a recorded client of the emulator, and a live server for
+an ASGI app."""
 
 from __future__ import annotations
 
@@ -8,12 +9,24 @@ import threading
 import time
 import typing
 
+import httpx
 import uvicorn
 
 from nemo_contract.protocol import fields as f
-from nemo_contract.recording import Body, Cassette, End, Event, Meta, Request, Response
+from nemo_contract.recording import (
+    AsyncRecordingTransport,
+    Body,
+    Cassette,
+    End,
+    Event,
+    Meta,
+    Recorder,
+    Request,
+    Response,
+)
+from nemo_contract.testing import Emulated, StreamingASGITransport
 
-__all__ = ["ORIGIN", "build", "envelope", "json_body", "live_app", "poll", "stream", "write"]
+__all__ = ["ORIGIN", "build", "envelope", "json_body", "live_app", "poll", "recorded_client", "stream", "write"]
 
 ORIGIN = "http://recorded.test"
 JSON = typing.Any
@@ -67,6 +80,24 @@ def build(*records: typing.Any, target: str = ORIGIN) -> Cassette:
 def write(path: pathlib.Path, cassette: Cassette) -> pathlib.Path:
     path.write_text(cassette.dumps(), encoding="utf-8")
     return path
+
+
+@contextlib.asynccontextmanager
+async def recorded_client(
+    emulated: Emulated, path: pathlib.Path, **recording: typing.Any
+) -> typing.AsyncIterator[httpx.AsyncClient]:
+    """An ``httpx.AsyncClient`` on the emulator, with the headers its own clients send, whose exchanges a
+    ``Recorder`` (``recording``: its options) writes to ``path`` on the emulator's clock; closed with the client."""
+    recorder = Recorder(path, target=emulated.base_url, clock=emulated.emulator.clock.now, **recording)
+    transport = AsyncRecordingTransport(StreamingASGITransport(emulated.app), recorder=recorder)
+    try:
+        async with (
+            emulated.async_client() as plain,
+            httpx.AsyncClient(transport=transport, base_url=emulated.base_url, headers=dict(plain.headers)) as http,
+        ):
+            yield http
+    finally:
+        recorder.close()
 
 
 @contextlib.contextmanager

@@ -18,10 +18,10 @@ from nemo_contract.protocol import PATHS
 from nemo_contract.protocol import fields as f
 from nemo_contract.protocol.shapes import render_request
 from nemo_contract.protocol.specs import spec_path
-from nemo_contract.recording import AsyncRecordingTransport, AsyncReplayTransport, Recorder, cassette_path, load
-from nemo_contract.testing import Emulated, StreamingASGITransport
+from nemo_contract.recording import AsyncReplayTransport, cassette_path, load
+from nemo_contract.testing import Emulated
 
-from .helpers import build, poll, stream, write
+from .helpers import build, poll, recorded_client, stream, write
 
 pytestmark = pytest.mark.anyio
 
@@ -107,12 +107,7 @@ async def test_compact_folds_runs_of_identical_polls_and_replays_them_alike(tmp_
     """A render polled on a frozen clock answers the same until time moves: those polls fold."""
     path = tmp_path / "polls.jsonl"
     with Emulated(seed=2, clock="manual") as emulated:
-        recorder = Recorder(path, target=emulated.base_url, clock=emulated.emulator.clock.now)
-        transport = AsyncRecordingTransport(StreamingASGITransport(emulated.app), recorder=recorder)
-        async with (
-            emulated.async_client() as plain,
-            httpx.AsyncClient(transport=transport, base_url=emulated.base_url, headers=dict(plain.headers)) as http,
-        ):
+        async with recorded_client(emulated, path) as http:
             token = (await http.post(PATHS.anonymous_token, headers={"X-Client-Id": "c"})).json()[f.DATA][f.TOKEN]
             http.headers["Authorization"] = f"Bearer {token}"
             session = (await http.post(PATHS.create_session.format(user="me"), json={f.TASK_NAME: "p"})).json()
@@ -128,7 +123,6 @@ async def test_compact_folds_runs_of_identical_polls_and_replays_them_alike(tmp_
                     (await http.get(PATHS.render_poll.format(render_id="render_1"))).json()[f.PROGRESS]
                     for _ in range(4)
                 ]
-        recorder.close()
     before = load(path)
     status, said, err = _run("cassette", "compact", str(path))
     assert status == 0, err

@@ -19,7 +19,7 @@ from nemo_contract.recording import AsyncRecordingTransport, Recorder, Recording
 from nemo_contract.testing import Emulated, StreamingASGITransport
 
 from ...clips import make_mp4_bytes
-from .helpers import StreamApp
+from .helpers import StreamApp, recorded_client
 
 pytestmark = pytest.mark.anyio
 
@@ -77,12 +77,7 @@ async def test_an_emulator_session_records_forms_part_by_part_and_files_as_diges
     path = tmp_path / "s.jsonl"
     clip = make_mp4_bytes()
     with Emulated(seed=1) as emulated:
-        recorder = Recorder(path, target=emulated.base_url, clock=emulated.emulator.clock.now)
-        transport = AsyncRecordingTransport(StreamingASGITransport(emulated.app), recorder=recorder)
-        async with (
-            emulated.async_client() as plain,
-            httpx.AsyncClient(transport=transport, base_url=emulated.base_url, headers=dict(plain.headers)) as http,
-        ):
+        async with recorded_client(emulated, path) as http:
             token = (await http.post(PATHS.anonymous_token, headers={"X-Client-Id": "c-1"})).json()[f.DATA][f.TOKEN]
             auth = {"Authorization": f"Bearer {token}"}
             made = await http.post(PATHS.create_session.format(user="me"), json={f.TASK_NAME: "p"}, headers=auth)
@@ -94,7 +89,6 @@ async def test_an_emulator_session_records_forms_part_by_part_and_files_as_diges
             url = sent.json()[f.DATA][f.FILES][0][f.CDN_URL]
             fetched = await http.get(url)
             assert fetched.content == clip
-        recorder.close()
     cassette = load(path)
     by_op = {e.request.op: e for e in cassette.exchanges}
     form = by_op["upload"].request.body

@@ -8,7 +8,6 @@ import json
 import pathlib
 import re
 
-import httpx
 import pytest
 
 from nemo_contract.protocol import PATHS, Code
@@ -16,17 +15,17 @@ from nemo_contract.protocol import fields as f
 from nemo_contract.protocol.control import MOCK_FAULT
 from nemo_contract.recording import (
     DEFAULT_RULES,
-    AsyncRecordingTransport,
     Recorder,
     RedactionError,
     Redactor,
     load,
 )
-from nemo_contract.testing import Emulated, StreamingASGITransport
+from nemo_contract.testing import Emulated
+
+from .helpers import recorded_client
 
 pytestmark = pytest.mark.anyio
 
-SKILL = {"X-Skill-Source": "video-to-generator", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "unknown"}
 #: A token the user typed into a message: it must not reach the file either (the agent repeats the words).
 TYPED = "nmv_usr_" + "Q" * 24
 
@@ -35,9 +34,7 @@ async def _session(path: pathlib.Path, **recorder: object) -> tuple[str, str, st
     """A token, a session, a 2001 with its register link, a turn that repeats a typed token; returns the secrets
     (token, user id, client id, session id)."""
     with Emulated(seed=3) as emulated:
-        rec = Recorder(path, target=emulated.base_url, clock=emulated.emulator.clock.now, **recorder)  # type: ignore[arg-type]
-        transport = AsyncRecordingTransport(StreamingASGITransport(emulated.app), recorder=rec)
-        async with httpx.AsyncClient(transport=transport, base_url=emulated.base_url, headers=SKILL) as http:
+        async with recorded_client(emulated, path, **recorder) as http:
             client_id = "client-0b7d41e2-aaaa"
             answer = await http.post(PATHS.anonymous_token, headers={"X-Client-Id": client_id})
             token, user = answer.json()[f.DATA][f.TOKEN], answer.json()[f.DATA][f.USER_ID]
@@ -56,7 +53,6 @@ async def _session(path: pathlib.Path, **recorder: object) -> tuple[str, str, st
             async with http.stream("POST", PATHS.run_sse, json=turn, headers=auth) as stream:
                 seen = b"".join([chunk async for chunk in stream.aiter_bytes()])
             assert TYPED.encode() in seen  # the agent did repeat it on the stream
-        rec.close()
     return token, user, client_id, session
 
 

@@ -21,6 +21,7 @@ from nemo_contract.testing import ClientAdapter, ClientMachine, ReferenceAdapter
 from nemo_contract.testing._adapter import Wiring
 from nemo_contract.testing._machine import ProtocolViolation, png_bytes
 
+from ...helpers import derandomized
 from . import broken
 
 Step = tuple[str, dict[str, typing.Any]]
@@ -157,14 +158,8 @@ def test_the_picture_it_uploads_is_a_real_picture(tmp_path: pathlib.Path) -> Non
     assert (info.width, info.height) == (64, 36)
 
 
-SEARCH = settings(
-    max_examples=15,
-    stateful_step_count=15,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
+SEARCH = derandomized(
+    max_examples=15, stateful_step_count=15, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
