@@ -10,6 +10,7 @@ import typing
 import httpx
 from hypothesis import settings
 
+from nemo_contract.protocol import TrackType, shapes
 from nemo_contract.testing import START
 
 __all__ = [
@@ -64,11 +65,8 @@ async def new_session(client: httpx.AsyncClient, token: str, language: str | Non
 
 def one_clip_draft() -> dict[str, typing.Any]:
     """The smallest draft a render accepts: one video track with one second-long clip."""
-    return {
-        "t": [{"tt": 0, "sg": [{"id": "a", "n": "clip", "st": 0, "d": 1000}]}],
-        "d": 1000,
-        "m": {"title": "t", "width": 320, "height": 180, "fps": 25},
-    }
+    clip = shapes.segment("a", "clip", 0, 1000)
+    return dict(shapes.draft([shapes.track(TrackType.VIDEO, [clip])], title="t", width=320, height=180, fps=25))
 
 
 def probe_video(path: pathlib.Path) -> tuple[str, int, int]:

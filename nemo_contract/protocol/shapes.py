@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import typing
 
-from . import APP_NAME, ME, Code, RenderShape, RenderStatus
+from . import APP_NAME, ME, Code, RenderShape, RenderStatus, TrackType
 from . import fields as f
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "UrlUpload",
     "VideoAnalysis",
     "balance",
+    "draft",
     "draft_end_ms",
     "draft_is_exportable",
     "dumps",
@@ -54,7 +55,9 @@ __all__ = [
     "render_request",
     "render_toplevel",
     "render_wrapped",
+    "segment",
     "segments_of",
+    "track",
     "tracks_of",
     "turn_request",
 ]
@@ -196,6 +199,25 @@ class Draft(typing.TypedDict, total=False):
     t: list[Track]
     d: int
     m: DraftMeta
+
+
+def segment(segment_id: str, label: str, start_ms: int, duration_ms: int, **more: JSON) -> Segment:
+    """A segment at ``start_ms`` on the timeline, ``duration_ms`` long; ``more``: its optional keys as ``fields``
+    spells them (``segment("a", "clip", 0, 1000, **{fields.VOLUME: 0.2})``)."""
+    return typing.cast(
+        Segment, {f.ID: segment_id, f.LABEL: label, f.START_MS: start_ms, f.DURATION_MS: duration_ms, **more}
+    )
+
+
+def track(track_type: TrackType, segments: typing.Iterable[Segment]) -> Track:
+    return {f.TRACK_TYPE: int(track_type), f.SEGMENTS: list(segments)}
+
+
+def draft(tracks: typing.Iterable[Track], *, title: str, width: int, height: int, fps: int) -> Draft:
+    """A draft whose length (``d``) is where its last segment ends."""
+    made: Draft = {f.TRACKS: list(tracks), f.META: {f.TITLE: title, f.WIDTH: width, f.HEIGHT: height, f.FPS: fps}}
+    made[f.DURATION_MS] = draft_end_ms(made)
+    return made
 
 
 def tracks_of(draft: typing.Mapping[str, JSON] | None) -> list[Track]:

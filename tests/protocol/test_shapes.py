@@ -7,7 +7,7 @@ import typing
 
 import pytest
 
-from nemo_contract.protocol import Code, RenderShape, RenderStatus, control, events, fields, shapes
+from nemo_contract.protocol import Code, RenderShape, RenderStatus, TrackType, control, events, fields, shapes
 from nemo_contract.protocol.specs import API_SPEC, schema_validator
 
 
@@ -62,6 +62,18 @@ DRAFT: shapes.Draft = {
     fields.DURATION_MS: 5000,
     fields.META: {fields.TITLE: "", fields.WIDTH: 1920, fields.HEIGHT: 1080, fields.FPS: 30},
 }
+#: A draft with every kind of track, made by the builders: its length is where its last segment ends.
+BUILT = shapes.draft(
+    [
+        shapes.track(TrackType.VIDEO, [shapes.segment("v1", "clip", 0, 4000, **{fields.TRANSITION: "fade"})]),
+        shapes.track(TrackType.AUDIO, [shapes.segment("a1", "music", 0, 6000, **{fields.VOLUME: 0.2})]),
+        shapes.track(TrackType.TEXT, [shapes.segment("x1", "title", 500, 2000, **{fields.CAPTION: "Hello"})]),
+    ],
+    title="promo",
+    width=1280,
+    height=720,
+    fps=30,
+)
 
 
 @pytest.mark.parametrize(
@@ -75,6 +87,17 @@ DRAFT: shapes.Draft = {
         ("SessionState", shapes.empty_state()),
         ("Draft", DRAFT),
         ("Draft", {}),
+        ("Draft", BUILT),
+        (
+            "Draft",
+            shapes.draft(
+                [shapes.track(TrackType.VIDEO, [shapes.segment("s1", "clip", 0, 5000)])],
+                title="",
+                width=1920,
+                height=1080,
+                fps=30,
+            ),
+        ),
         ("RenderResponse", shapes.render_toplevel("render_1", RenderStatus.PROCESSING, 40)),
         (
             "RenderResponse",
@@ -99,10 +122,27 @@ def test_builders_build_what_the_spec_describes(schema: str, value: typing.Any) 
     assert not _valid(schema, value)
 
 
+def test_the_draft_builders_make_the_literal_draft_and_count_its_length() -> None:
+    made = shapes.draft(
+        [shapes.track(TrackType.VIDEO, [shapes.segment("s1", "clip", 0, 5000)])],
+        title="",
+        width=1920,
+        height=1080,
+        fps=30,
+    )
+    assert made == DRAFT
+    assert BUILT[fields.DURATION_MS] == 6000
+
+
 def test_a_broken_builder_would_be_caught() -> None:
     broken = dict(shapes.turn_request("1234567890123456789", "hi"))
     broken.pop(fields.NEW_MESSAGE)
     assert _valid("RunSseRequest", broken)
+    unlabelled = shapes.segment("s1", "clip", 0, 1000)
+    del unlabelled[fields.LABEL]  # type: ignore[misc]
+    assert _valid(
+        "Draft", shapes.draft([shapes.track(TrackType.VIDEO, [unlabelled])], title="", width=1, height=1, fps=1)
+    )
 
 
 def test_both_render_shapes_read_the_same() -> None:
