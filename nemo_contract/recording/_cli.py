@@ -26,7 +26,7 @@ import typing
 import urllib.parse
 import warnings
 
-__all__ = ["COMMANDS", "add_commands", "run"]
+__all__ = ["COMMANDS", "add_commands", "http_url", "run", "speed"]
 
 COMMANDS = ("record", "replay")
 _PROG = "nemo-mock"
@@ -38,14 +38,17 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _upstream(text: str) -> str:
+def http_url(text: str) -> str:
+    """An argparse type: an http(s) URL with a host, without its trailing slash (``nemo-contract cassette check
+    --url`` takes it too)."""
     parsed = urllib.parse.urlsplit(text)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
     return text.rstrip("/")
 
 
-def _speed(text: str) -> float:
+def speed(text: str) -> float:
+    """An argparse type: a replay speed, as ``parse_speed`` reads it (1, N, ``instant``)."""
     from ._replay import parse_speed
 
     try:
@@ -71,7 +74,7 @@ def add_commands(commands: typing.Any) -> None:
         "--out as it happens. Secrets become placeholders before anything is written.",
         one_line=True,
     )
-    record.add_argument("--upstream", type=_upstream, required=True, metavar="URL", help="the service to forward to")
+    record.add_argument("--upstream", type=http_url, required=True, metavar="URL", help="the service to forward to")
     record.add_argument("--out", type=pathlib.Path, required=True, metavar="FILE", help="the cassette to write")
     record.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     record.add_argument("--port", type=_port, default=8001, help="port (default 8001; 0 picks a free one)")
@@ -96,7 +99,7 @@ def add_commands(commands: typing.Any) -> None:
     replay.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     replay.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
     replay.add_argument(
-        "--speed", type=_speed, default=1.0, metavar="1|N|instant", help="recorded pace (1), N times faster, or none"
+        "--speed", type=speed, default=1.0, metavar="1|N|instant", help="recorded pace (1), N times faster, or none"
     )
     replay.add_argument(
         "--tail",
@@ -124,7 +127,7 @@ class _DroppedConnections(logging.Filter):
         return "returned without completing response" not in record.getMessage()
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _bound(host: str, port: int) -> socket.socket:
     """The listening socket, bound here so that a taken port is one line of ours (OSError), not uvicorn's exit."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -137,6 +140,15 @@ def _listen(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def _listen(args: argparse.Namespace) -> socket.socket | None:
+    """The socket on ``--host`` and ``--port`` for ``record`` and ``replay``; None once it has said why not."""
+    try:
+        return _bound(args.host, args.port)
+    except OSError as exc:
+        _say(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        return None
 
 
 def _serve(
@@ -178,10 +190,8 @@ def _record(args: argparse.Namespace) -> int:
         _say(f"{out} already exists (--force replaces a file)")
         return 2
     rules = DEFAULT_RULES.extended(headers=args.redact_header, fields=args.redact_field, patterns=args.redact_pattern)
-    try:
-        sock = _listen(args.host, args.port)
-    except OSError as exc:
-        _say(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    sock = _listen(args)
+    if sock is None:
         return 2
     try:
         recorder = Recorder(out, target=args.upstream, rules=rules, keep_bodies=args.keep_bodies, overwrite=args.force)
@@ -227,10 +237,8 @@ def _replay(args: argparse.Namespace) -> int:
     def started(url: str) -> None:
         _say(f"replaying {path} ({count} exchanges, speed {speed_text(args.speed)}, tail {args.tail}) at {url}")
 
-    try:
-        sock = _listen(args.host, args.port)
-    except OSError as exc:
-        _say(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    sock = _listen(args)
+    if sock is None:
         return 2
     _serve(app, args, sock, started)
     unused = app.matcher.unused()
