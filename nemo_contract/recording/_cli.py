@@ -16,6 +16,7 @@ is torn in the middle or not a cassette, a file that cannot be written) is one l
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import pathlib
 import re
@@ -119,6 +120,26 @@ def _say(text: str) -> None:
     print(f"{_PROG}: {text}", file=sys.stderr, flush=True)
 
 
+class _Failed(Exception):
+    """A command that cannot go on: ``run`` says the message as one line and exits with ``status``."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@contextlib.contextmanager
+def _failing(status: int, doing: str, own: tuple[type[Exception], ...] = ()) -> typing.Iterator[None]:
+    """A step whose failure ends the command with ``status``: an error of ours (``own``) in its own words, an
+    OSError as "cannot ``doing``" and why."""
+    try:
+        yield
+    except own as exc:
+        raise _Failed(str(exc), status) from None
+    except OSError as exc:
+        raise _Failed(f"cannot {doing}: {exc.strerror or exc}", status) from None
+
+
 class _DroppedConnections(logging.Filter):
     """The proxy and the replay drop a connection on purpose (the upstream's broke, a recorded reset) by returning
     without the answer's last chunk; uvicorn calls that an error."""
@@ -127,7 +148,7 @@ class _DroppedConnections(logging.Filter):
         return "returned without completing response" not in record.getMessage()
 
 
-def _bound(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound here so that a taken port is one line of ours (OSError), not uvicorn's exit."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -140,15 +161,6 @@ def _bound(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
-
-
-def _listen(args: argparse.Namespace) -> socket.socket | None:
-    """The socket on ``--host`` and ``--port`` for ``record`` and ``replay``; None once it has said why not."""
-    try:
-        return _bound(args.host, args.port)
-    except OSError as exc:
-        _say(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-        return None
 
 
 def _serve(
@@ -187,28 +199,19 @@ def _record(args: argparse.Namespace) -> int:
 
     out: pathlib.Path = args.out.expanduser()
     if out.exists() and not (args.force and out.is_file()):
-        _say(f"{out} already exists (--force replaces a file)")
-        return 2
+        raise _Failed(f"{out} already exists (--force replaces a file)", 2)
     rules = DEFAULT_RULES.extended(headers=args.redact_header, fields=args.redact_field, patterns=args.redact_pattern)
-    sock = _listen(args)
-    if sock is None:
-        return 2
+    with _failing(2, f"listen on {args.host}:{args.port}"):
+        sock = _listen(args.host, args.port)
     try:
         recorder = Recorder(out, target=args.upstream, rules=rules, keep_bodies=args.keep_bodies, overwrite=args.force)
     except OSError as exc:
         sock.close()
-        _say(f"cannot write {out}: {exc.strerror or exc}")
-        return 2
+        raise _Failed(f"cannot write {out}: {exc.strerror or exc}", 2) from None
     proxy = RecordingProxy(upstream=args.upstream, recorder=recorder)
     _serve(proxy, args, sock, lambda url: _say(f"recording {url} -> {args.upstream} into {out}"))
-    try:
+    with _failing(1, f"finish {out}", (RedactionError,)):
         recorder.close()
-    except RedactionError as exc:
-        _say(str(exc))
-        return 1
-    except OSError as exc:
-        _say(f"cannot finish {out}: {exc.strerror or exc}")
-        return 1
     _say(f"recorded {recorder.exchanges} exchanges into {out}")
     return 0
 
@@ -219,16 +222,9 @@ def _replay(args: argparse.Namespace) -> int:
     from ._replay import ReplayApp, speed_text
 
     path: pathlib.Path = args.file.expanduser()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", CassetteWarning)
-            cassette = load(path)
-    except CassetteError as exc:
-        _say(str(exc))
-        return 2
-    except OSError as exc:
-        _say(f"cannot read {path}: {exc.strerror or exc}")
-        return 2
+    with _failing(2, f"read {path}", (CassetteError,)), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CassetteWarning)
+        cassette = load(path)
     for warning in caught:
         _say(f"warning: {warning.message}")
     app = ReplayApp(cassette, speed=args.speed, tail=args.tail, on_miss=lambda miss: _say(f"miss: {miss.message}"))
@@ -237,9 +233,8 @@ def _replay(args: argparse.Namespace) -> int:
     def started(url: str) -> None:
         _say(f"replaying {path} ({count} exchanges, speed {speed_text(args.speed)}, tail {args.tail}) at {url}")
 
-    sock = _listen(args)
-    if sock is None:
-        return 2
+    with _failing(2, f"listen on {args.host}:{args.port}"):
+        sock = _listen(args.host, args.port)
     _serve(app, args, sock, started)
     unused = app.matcher.unused()
     misses = app.matcher.misses
@@ -253,4 +248,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``record`` or ``replay`` (``args.command``)."""
-    return _record(args) if args.command == "record" else _replay(args)
+    try:
+        return _record(args) if args.command == "record" else _replay(args)
+    except _Failed as failed:
+        _say(str(failed))
+        return failed.status
