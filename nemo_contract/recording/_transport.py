@@ -70,7 +70,8 @@ class _Tap(typing.Generic[_Stream]):
     taps) what the client closing early means."""
 
     def __init__(self, stream: _Stream, exchange: ExchangeRecorder) -> None:
-        self.stream, self.exchange = stream, exchange
+        self.stream: _Stream = stream
+        self.exchange = exchange
 
     def closing(self) -> None:
         """The client closes the answer: unless it was read to its end, that is a ``client_disconnect``."""
