@@ -11,9 +11,9 @@ not pay for httpx and the client.
 
 from __future__ import annotations
 
-import importlib
 import typing
 
+from . import _lazy
 from .__version__ import __version__
 
 if typing.TYPE_CHECKING:  # the names, for type checkers and editors; at run time they load on first use
@@ -137,15 +137,4 @@ __all__ = [  # noqa: RUF022 - sorted case-insensitively, as httpx sorts its own
     "UploadRejected",
 ]
 
-
-def __getattr__(name: str) -> typing.Any:
-    module = _LOCATIONS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nemo_contract' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy.lazy_names(globals(), _LOCATIONS)

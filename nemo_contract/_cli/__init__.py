@@ -55,41 +55,22 @@ def _add_options(parser: argparse.ArgumentParser, *, after_command: bool) -> Non
         return argparse.SUPPRESS if after_command else value
 
     options = parser.add_argument_group("options")
-    options.add_argument(
-        "--base-url",
-        metavar="URL",
-        default=default(None),
-        help=f"the service (default ${BASE_URL_ENV}, else the real one)",
-    )
-    options.add_argument(
-        "--skill",
-        choices=[s.value for s in SkillSource],
-        default=default(None),
-        help="which skill document to follow (default video-to-generator)",
-    )
-    options.add_argument(
-        "--skill-file",
-        metavar="PATH",
-        default=default(None),
-        help="the skill file whose frontmatter gives the version",
-    )
-    options.add_argument(
-        "--language", metavar="LANG", default=default(None), help="the session's language (default: detected)"
-    )
-    options.add_argument(
-        "--state-file",
-        metavar="PATH",
-        default=default(None),
-        help=f"where the token and session are kept (${STATE_ENV})",
-    )
-    options.add_argument(
+
+    def valued(flag: str, text: str, **how: typing.Any) -> None:
+        """An option that takes a value and defaults to None: the client then chooses."""
+        options.add_argument(flag, default=default(None), help=text, **how)
+
+    valued("--base-url", f"the service (default ${BASE_URL_ENV}, else the real one)", metavar="URL")
+    skills = [s.value for s in SkillSource]
+    valued("--skill", "which skill document to follow (default video-to-generator)", choices=skills)
+    valued("--skill-file", "the skill file whose frontmatter gives the version", metavar="PATH")
+    valued("--language", "the session's language (default: detected)", metavar="LANG")
+    valued("--state-file", f"where the token and session are kept (${STATE_ENV})", metavar="PATH")
+    valued(
         "--download-dir",
+        "where videos go without -o, an automatic export's too: an existing folder "
+        f"(default ${DOWNLOADS_ENV}, else $XDG_DATA_HOME/nemo-contract/exports)",
         metavar="DIR",
-        default=default(None),
-        help=(
-            "where videos go without -o, an automatic export's too: an existing folder "
-            f"(default ${DOWNLOADS_ENV}, else $XDG_DATA_HOME/nemo-contract/exports)"
-        ),
     )
     options.add_argument(
         "--json", action="store_true", default=default(False), help="print JSON (one object per line) for scripts"

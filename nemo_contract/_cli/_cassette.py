@@ -6,40 +6,24 @@
     nemo-contract cassette check FILE --url URL       send the requests again; report where the answers differ
 
 ``check`` exits 1 when it finds differences; a file that is not a cassette, or cannot be read or written, is one
-line and exit status 5. The recording package is imported when a command runs, not for ``--help``.
+line and exit status 5. The recording package is imported when a command runs, not for ``--help`` (which needs only
+the argument types that ``nemo-mock record`` and ``replay`` use too, and those import only the standard library).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import pathlib
 import tempfile
 import typing
-import urllib.parse
 
+from ..recording._cli import http_url, speed
 from ._commands import CommandError, Commands, Invocation, Parser
 
 if typing.TYPE_CHECKING:
     from ..recording import Cassette
 
 __all__ = ["add_commands", "run"]
-
-
-def _url(text: str) -> str:
-    parsed = urllib.parse.urlsplit(text)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
-    return text.rstrip("/")
-
-
-def _speed(text: str) -> float:
-    from ..recording import parse_speed
-
-    try:
-        return parse_speed(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_commands(commands: Commands) -> None:
@@ -63,12 +47,12 @@ def add_commands(commands: Commands) -> None:
         "statuses, codes, field names and types, event kinds and order, the render status sequence.",
     )
     check.add_argument("file", type=pathlib.Path, metavar="FILE")
-    check.add_argument("--url", type=_url, required=True, help="the server to check (the emulator, or the service)")
+    check.add_argument("--url", type=http_url, required=True, help="the server to check (the emulator, or the service)")
     check.add_argument(
         "--files", action="append", type=pathlib.Path, default=[], metavar="PATH", help="where uploaded files are"
     )
     check.add_argument(
-        "--speed", type=_speed, default=1.0, metavar="1|N|instant", help="the recorded pauses between requests, /N"
+        "--speed", type=speed, default=1.0, metavar="1|N|instant", help="the recorded pauses between requests, /N"
     )
     check.add_argument(
         "--advance-clock",

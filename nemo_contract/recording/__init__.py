@@ -17,8 +17,9 @@ This package never imports the emulator. Names load on first use, so ``import ne
 
 from __future__ import annotations
 
-import importlib
 import typing
+
+from .. import _lazy
 
 if typing.TYPE_CHECKING:
     from ._cassette import Body, Cassette, End, Event, Exchange, Meta, Request, Response, load, loads
@@ -108,15 +109,4 @@ __all__ = [  # noqa: RUF022 - sorted case-insensitively, as the root package sor
     "write_har",
 ]
 
-
-def __getattr__(name: str) -> typing.Any:
-    module = _LOCATIONS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nemo_contract.recording' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy.lazy_names(globals(), _LOCATIONS)

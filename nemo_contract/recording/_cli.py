@@ -16,6 +16,7 @@ is torn in the middle or not a cassette, a file that cannot be written) is one l
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import pathlib
 import re
@@ -26,7 +27,7 @@ import typing
 import urllib.parse
 import warnings
 
-__all__ = ["COMMANDS", "add_commands", "run"]
+__all__ = ["COMMANDS", "add_commands", "http_url", "run", "speed"]
 
 COMMANDS = ("record", "replay")
 _PROG = "nemo-mock"
@@ -38,14 +39,17 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _upstream(text: str) -> str:
+def http_url(text: str) -> str:
+    """An argparse type: an http(s) URL with a host, without its trailing slash (``nemo-contract cassette check
+    --url`` takes it too)."""
     parsed = urllib.parse.urlsplit(text)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
     return text.rstrip("/")
 
 
-def _speed(text: str) -> float:
+def speed(text: str) -> float:
+    """An argparse type: a replay speed, as ``parse_speed`` reads it (1, N, ``instant``)."""
     from ._replay import parse_speed
 
     try:
@@ -71,7 +75,7 @@ def add_commands(commands: typing.Any) -> None:
         "--out as it happens. Secrets become placeholders before anything is written.",
         one_line=True,
     )
-    record.add_argument("--upstream", type=_upstream, required=True, metavar="URL", help="the service to forward to")
+    record.add_argument("--upstream", type=http_url, required=True, metavar="URL", help="the service to forward to")
     record.add_argument("--out", type=pathlib.Path, required=True, metavar="FILE", help="the cassette to write")
     record.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     record.add_argument("--port", type=_port, default=8001, help="port (default 8001; 0 picks a free one)")
@@ -96,7 +100,7 @@ def add_commands(commands: typing.Any) -> None:
     replay.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     replay.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
     replay.add_argument(
-        "--speed", type=_speed, default=1.0, metavar="1|N|instant", help="recorded pace (1), N times faster, or none"
+        "--speed", type=speed, default=1.0, metavar="1|N|instant", help="recorded pace (1), N times faster, or none"
     )
     replay.add_argument(
         "--tail",
@@ -114,6 +118,26 @@ def add_commands(commands: typing.Any) -> None:
 
 def _say(text: str) -> None:
     print(f"{_PROG}: {text}", file=sys.stderr, flush=True)
+
+
+class _Failed(Exception):
+    """A command that cannot go on: ``run`` says the message as one line and exits with ``status``."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@contextlib.contextmanager
+def _failing(status: int, doing: str, own: tuple[type[Exception], ...] = ()) -> typing.Iterator[None]:
+    """A step whose failure ends the command with ``status``: an error of ours (``own``) in its own words, an
+    OSError as "cannot ``doing``" and why."""
+    try:
+        yield
+    except own as exc:
+        raise _Failed(str(exc), status) from None
+    except OSError as exc:
+        raise _Failed(f"cannot {doing}: {exc.strerror or exc}", status) from None
 
 
 class _DroppedConnections(logging.Filter):
@@ -175,30 +199,19 @@ def _record(args: argparse.Namespace) -> int:
 
     out: pathlib.Path = args.out.expanduser()
     if out.exists() and not (args.force and out.is_file()):
-        _say(f"{out} already exists (--force replaces a file)")
-        return 2
+        raise _Failed(f"{out} already exists (--force replaces a file)", 2)
     rules = DEFAULT_RULES.extended(headers=args.redact_header, fields=args.redact_field, patterns=args.redact_pattern)
-    try:
+    with _failing(2, f"listen on {args.host}:{args.port}"):
         sock = _listen(args.host, args.port)
-    except OSError as exc:
-        _say(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-        return 2
     try:
         recorder = Recorder(out, target=args.upstream, rules=rules, keep_bodies=args.keep_bodies, overwrite=args.force)
     except OSError as exc:
         sock.close()
-        _say(f"cannot write {out}: {exc.strerror or exc}")
-        return 2
+        raise _Failed(f"cannot write {out}: {exc.strerror or exc}", 2) from None
     proxy = RecordingProxy(upstream=args.upstream, recorder=recorder)
     _serve(proxy, args, sock, lambda url: _say(f"recording {url} -> {args.upstream} into {out}"))
-    try:
+    with _failing(1, f"finish {out}", (RedactionError,)):
         recorder.close()
-    except RedactionError as exc:
-        _say(str(exc))
-        return 1
-    except OSError as exc:
-        _say(f"cannot finish {out}: {exc.strerror or exc}")
-        return 1
     _say(f"recorded {recorder.exchanges} exchanges into {out}")
     return 0
 
@@ -209,16 +222,9 @@ def _replay(args: argparse.Namespace) -> int:
     from ._replay import ReplayApp, speed_text
 
     path: pathlib.Path = args.file.expanduser()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", CassetteWarning)
-            cassette = load(path)
-    except CassetteError as exc:
-        _say(str(exc))
-        return 2
-    except OSError as exc:
-        _say(f"cannot read {path}: {exc.strerror or exc}")
-        return 2
+    with _failing(2, f"read {path}", (CassetteError,)), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CassetteWarning)
+        cassette = load(path)
     for warning in caught:
         _say(f"warning: {warning.message}")
     app = ReplayApp(cassette, speed=args.speed, tail=args.tail, on_miss=lambda miss: _say(f"miss: {miss.message}"))
@@ -227,11 +233,8 @@ def _replay(args: argparse.Namespace) -> int:
     def started(url: str) -> None:
         _say(f"replaying {path} ({count} exchanges, speed {speed_text(args.speed)}, tail {args.tail}) at {url}")
 
-    try:
+    with _failing(2, f"listen on {args.host}:{args.port}"):
         sock = _listen(args.host, args.port)
-    except OSError as exc:
-        _say(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-        return 2
     _serve(app, args, sock, started)
     unused = app.matcher.unused()
     misses = app.matcher.misses
@@ -245,4 +248,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``record`` or ``replay`` (``args.command``)."""
-    return _record(args) if args.command == "record" else _replay(args)
+    try:
+        return _record(args) if args.command == "record" else _replay(args)
+    except _Failed as failed:
+        _say(str(failed))
+        return failed.status

@@ -335,9 +335,17 @@ def _sleep_until(deadline: float) -> None:
 
 
 class _Replaying:
-    """What both transports share: the matcher, and the answer of a request (a miss raises ``CassetteMiss``)."""
+    """What both transports share: their constructor (``AsyncReplayTransport`` says what its settings mean), the
+    matcher, and the answer of a request (a miss raises ``CassetteMiss``)."""
 
-    def __init__(self, cassette: Cassette, *, speed: float, tail: Tail | str, matcher: Matcher | None) -> None:
+    def __init__(
+        self,
+        cassette: Cassette,
+        *,
+        speed: float = math.inf,
+        tail: Tail | str = Tail.ERROR,
+        matcher: Matcher | None = None,
+    ) -> None:
         self.cassette = cassette
         self.speed = speed
         self.matcher = matcher or Matcher(cassette, tail=tail)
@@ -363,16 +371,6 @@ class AsyncReplayTransport(httpx.AsyncBaseTransport, _Replaying):
     ``tail``: ``"error"`` or ``"repeat-last"``. Nothing reaches the network.
     """
 
-    def __init__(
-        self,
-        cassette: Cassette,
-        *,
-        speed: float = math.inf,
-        tail: Tail | str = Tail.ERROR,
-        matcher: Matcher | None = None,
-    ) -> None:
-        _Replaying.__init__(self, cassette, speed=speed, tail=tail, matcher=matcher)
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         arrived = anyio.current_time()
         answer = self.answer(request, await request.aread())
@@ -383,16 +381,6 @@ class AsyncReplayTransport(httpx.AsyncBaseTransport, _Replaying):
 
 class ReplayTransport(httpx.BaseTransport, _Replaying):
     """The synchronous twin of ``AsyncReplayTransport``."""
-
-    def __init__(
-        self,
-        cassette: Cassette,
-        *,
-        speed: float = math.inf,
-        tail: Tail | str = Tail.ERROR,
-        matcher: Matcher | None = None,
-    ) -> None:
-        _Replaying.__init__(self, cassette, speed=speed, tail=tail, matcher=matcher)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         arrived = time.monotonic()

@@ -22,6 +22,8 @@ __all__ = ["MODES", "CassetteSession"]
 
 MODES = ("none", "once", "new", "all")
 
+_Replay = typing.TypeVar("_Replay", AsyncReplayTransport, ReplayTransport)
+
 
 class CassetteSession:
     """``mode``: ``none`` replays only (nothing reaches the network); ``once`` replays an existing cassette, else
@@ -101,14 +103,23 @@ class CassetteSession:
             raise AssertionError(f"{self.path}: recorded exchanges never asked for: {', '.join(unused)}")
 
 
+def _replay(session: CassetteSession, kind: type[_Replay]) -> _Replay | None:
+    """A replay transport of ``kind`` on the session's cassette (sharing its matcher), if there is one."""
+    if session.cassette is None:
+        return None
+    return kind(session.cassette, speed=session.speed, matcher=session.matcher)
+
+
+def _sends_on(session: CassetteSession, miss: CassetteMiss) -> bool:
+    """Keeps ``miss`` for teardown; whether its request goes on to the upstream (mode ``new``) or fails now."""
+    session.misses.append(miss)
+    return session.mode == "new"
+
+
 class _AsyncTransport(httpx.AsyncBaseTransport):
     def __init__(self, session: CassetteSession) -> None:
         self.session = session
-        self.replay = (
-            AsyncReplayTransport(session.cassette, speed=session.speed, matcher=session.matcher)
-            if session.cassette is not None
-            else None
-        )
+        self.replay = _replay(session, AsyncReplayTransport)
         self.upstream: AsyncRecordingTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -116,8 +127,7 @@ class _AsyncTransport(httpx.AsyncBaseTransport):
             try:
                 return await self.replay.handle_async_request(request)
             except CassetteMiss as miss:
-                self.session.misses.append(miss)
-                if self.session.mode != "new":
+                if not _sends_on(self.session, miss):
                     raise
         if self.upstream is None:
             self.upstream = AsyncRecordingTransport(httpx.AsyncHTTPTransport(), recorder=self.session.recording())
@@ -131,11 +141,7 @@ class _AsyncTransport(httpx.AsyncBaseTransport):
 class _SyncTransport(httpx.BaseTransport):
     def __init__(self, session: CassetteSession) -> None:
         self.session = session
-        self.replay = (
-            ReplayTransport(session.cassette, speed=session.speed, matcher=session.matcher)
-            if session.cassette is not None
-            else None
-        )
+        self.replay = _replay(session, ReplayTransport)
         self.upstream: RecordingTransport | None = None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -143,8 +149,7 @@ class _SyncTransport(httpx.BaseTransport):
             try:
                 return self.replay.handle_request(request)
             except CassetteMiss as miss:
-                self.session.misses.append(miss)
-                if self.session.mode != "new":
+                if not _sends_on(self.session, miss):
                     raise
         if self.upstream is None:
             self.upstream = RecordingTransport(httpx.HTTPTransport(), recorder=self.session.recording())

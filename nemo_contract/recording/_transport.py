@@ -11,6 +11,7 @@ client stops reading ends as ``client_disconnect``; one whose connection fails m
 
 from __future__ import annotations
 
+import contextlib
 import typing
 
 import httpx
@@ -32,38 +33,77 @@ def _start(recorder: Recorder, request: httpx.Request) -> ExchangeRecorder:
     )
 
 
-def _head(exchange: ExchangeRecorder, response: httpx.Response) -> None:
+@contextlib.contextmanager
+def _sending(
+    exchange: ExchangeRecorder, request: httpx.Request, tap: httpx.SyncByteStream | httpx.AsyncByteStream | None
+) -> typing.Iterator[None]:
+    """While the wrapped transport sends ``request``: its body read through ``tap`` (if any), a failure recorded,
+    and the request's own stream put back after."""
+    stream = request.stream
+    if tap is not None:
+        request.stream = tap
+    try:
+        yield
+    except BaseException as exc:
+        exchange.failed(exc)
+        raise
+    finally:
+        request.stream = stream
+
+
+@contextlib.contextmanager
+def _reading(exchange: ExchangeRecorder) -> typing.Iterator[None]:
+    """While the client reads the answer's body: how it ends (``eof``, or ``reset`` if the connection fails)."""
+    try:
+        yield
+    except httpx.TransportError:
+        exchange.finish(reason="reset")
+        raise
+    exchange.finish()
+
+
+_Stream = typing.TypeVar("_Stream", httpx.SyncByteStream, httpx.AsyncByteStream)
+
+
+class _Tap(typing.Generic[_Stream]):
+    """What the four taps share: the stream they pass on, the exchange they record into, and (for the answer
+    taps) what the client closing early means."""
+
+    def __init__(self, stream: _Stream, exchange: ExchangeRecorder) -> None:
+        self.stream: _Stream = stream
+        self.exchange = exchange
+
+    def closing(self) -> None:
+        """The client closes the answer: unless it was read to its end, that is a ``client_disconnect``."""
+        if not self.exchange.finished:
+            self.exchange.finish(by="client", reason="client_disconnect")
+
+
+def _answer(
+    exchange: ExchangeRecorder, response: httpx.Response, tap: httpx.SyncByteStream | httpx.AsyncByteStream
+) -> httpx.Response:
+    """``response`` as the client gets it: its head recorded now, its body through ``tap`` as the client reads it."""
     headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in response.headers.raw]
     exchange.response(response.status_code, headers)
+    return httpx.Response(response.status_code, headers=response.headers, stream=tap, extensions=response.extensions)
 
 
-class _AsyncRequestTap(httpx.AsyncByteStream):
-    def __init__(self, stream: httpx.AsyncByteStream, exchange: ExchangeRecorder) -> None:
-        self.stream, self.exchange = stream, exchange
-
+class _AsyncRequestTap(_Tap[httpx.AsyncByteStream], httpx.AsyncByteStream):
     async def __aiter__(self) -> typing.AsyncIterator[bytes]:
         async for chunk in self.stream:
             self.exchange.request_chunk(chunk)
             yield chunk
 
 
-class _AsyncAnswerTap(httpx.AsyncByteStream):
-    def __init__(self, stream: httpx.AsyncByteStream, exchange: ExchangeRecorder) -> None:
-        self.stream, self.exchange = stream, exchange
-
+class _AsyncAnswerTap(_Tap[httpx.AsyncByteStream], httpx.AsyncByteStream):
     async def __aiter__(self) -> typing.AsyncIterator[bytes]:
-        try:
+        with _reading(self.exchange):
             async for chunk in self.stream:
                 self.exchange.chunk(chunk)
                 yield chunk
-        except httpx.TransportError:
-            self.exchange.finish(reason="reset")
-            raise
-        self.exchange.finish()
 
     async def aclose(self) -> None:
-        if not self.exchange.finished:
-            self.exchange.finish(by="client", reason="client_disconnect")
+        self.closing()
         await self.stream.aclose()
 
 
@@ -76,56 +116,33 @@ class AsyncRecordingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         exchange = _start(self.recorder, request)
-        stream = request.stream
-        if isinstance(stream, httpx.AsyncByteStream):
-            request.stream = _AsyncRequestTap(stream, exchange)
-        try:
+        body = request.stream
+        tap = _AsyncRequestTap(body, exchange) if isinstance(body, httpx.AsyncByteStream) else None
+        with _sending(exchange, request, tap):
             response = await self.transport.handle_async_request(request)
-        except BaseException as exc:
-            exchange.failed(exc)
-            raise
-        finally:
-            request.stream = stream
-        _head(exchange, response)
         assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=_AsyncAnswerTap(response.stream, exchange),
-            extensions=response.extensions,
-        )
+        return _answer(exchange, response, _AsyncAnswerTap(response.stream, exchange))
 
     async def aclose(self) -> None:
         await self.transport.aclose()
 
 
-class _RequestTap(httpx.SyncByteStream):
-    def __init__(self, stream: httpx.SyncByteStream, exchange: ExchangeRecorder) -> None:
-        self.stream, self.exchange = stream, exchange
-
+class _RequestTap(_Tap[httpx.SyncByteStream], httpx.SyncByteStream):
     def __iter__(self) -> typing.Iterator[bytes]:
         for chunk in self.stream:
             self.exchange.request_chunk(chunk)
             yield chunk
 
 
-class _AnswerTap(httpx.SyncByteStream):
-    def __init__(self, stream: httpx.SyncByteStream, exchange: ExchangeRecorder) -> None:
-        self.stream, self.exchange = stream, exchange
-
+class _AnswerTap(_Tap[httpx.SyncByteStream], httpx.SyncByteStream):
     def __iter__(self) -> typing.Iterator[bytes]:
-        try:
+        with _reading(self.exchange):
             for chunk in self.stream:
                 self.exchange.chunk(chunk)
                 yield chunk
-        except httpx.TransportError:
-            self.exchange.finish(reason="reset")
-            raise
-        self.exchange.finish()
 
     def close(self) -> None:
-        if not self.exchange.finished:
-            self.exchange.finish(by="client", reason="client_disconnect")
+        self.closing()
         self.stream.close()
 
 
@@ -138,24 +155,12 @@ class RecordingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         exchange = _start(self.recorder, request)
-        stream = request.stream
-        if isinstance(stream, httpx.SyncByteStream):
-            request.stream = _RequestTap(stream, exchange)
-        try:
+        body = request.stream
+        tap = _RequestTap(body, exchange) if isinstance(body, httpx.SyncByteStream) else None
+        with _sending(exchange, request, tap):
             response = self.transport.handle_request(request)
-        except BaseException as exc:
-            exchange.failed(exc)
-            raise
-        finally:
-            request.stream = stream
-        _head(exchange, response)
         assert isinstance(response.stream, httpx.SyncByteStream)
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=_AnswerTap(response.stream, exchange),
-            extensions=response.extensions,
-        )
+        return _answer(exchange, response, _AnswerTap(response.stream, exchange))
 
     def close(self) -> None:
         self.transport.close()

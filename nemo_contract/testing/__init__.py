@@ -19,8 +19,9 @@ or the strategies are.
 
 from __future__ import annotations
 
-import importlib
 import typing
+
+from .. import _lazy
 
 if typing.TYPE_CHECKING:  # the names, for type checkers and editors; at run time they load on first use
     from ._adapter import ClientAdapter, Outcome, ReferenceAdapter, Wiring
@@ -62,15 +63,4 @@ __all__ = [
     "serve",
 ]
 
-
-def __getattr__(name: str) -> typing.Any:
-    module = _LOCATIONS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nemo_contract.testing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy.lazy_names(globals(), _LOCATIONS)
