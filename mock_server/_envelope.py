@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from nemo_contract.protocol import HTTP_STATUS, Code, StatusMode, shapes
 
 from ._errors import ProtocolError
-from ._journal import entry_of
+from ._journal import ENTRY_KEY, Entry
 
 __all__ = [
     "MAX_JSON_BYTES",
@@ -133,7 +133,7 @@ class EnvelopeResponse(Response):
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> typing.Coroutine[typing.Any, typing.Any, None]:
         # Not a coroutine of its own: the journal notes the code, then Starlette's answer runs (one frame less on
         # the path of every request).
-        entry = entry_of(scope)
+        entry: Entry | None = scope.get(ENTRY_KEY)  # entry_of, inlined
         if entry is not None:
             entry.code = self.code
         return super().__call__(scope, receive, send)

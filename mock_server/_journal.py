@@ -145,7 +145,9 @@ class Entry:
     def started(self, status: int, headers: RawHeaders) -> None:
         self.status = status
         self.response_headers = headers
-        self._notify(Change.RESPONSE)
+        journal = self.journal  # _notify, inlined: this runs for every request
+        if journal is not None and (journal._listeners or journal._changed is not None):
+            journal.notify(self, Change.RESPONSE)
 
     def start_stream(self) -> None:
         self.events = []
@@ -168,11 +170,13 @@ class Entry:
             return
         self.end = end
         self.complete = end is not StreamEnd.CLIENT_GONE if complete is None else complete
-        self._notify(Change.END)
+        journal = self.journal  # _notify, inlined: this runs for every request
+        if journal is not None and (journal._listeners or journal._changed is not None):
+            journal.notify(self, Change.END)
 
     def _notify(self, change: Change) -> None:
         journal = self.journal
-        if journal is not None and journal.followed:
+        if journal is not None and (journal._listeners or journal._changed is not None):  # see Journal.followed
             journal.notify(self, change)
 
     # -- read -------------------------------------------------------------------------------------------------------
@@ -323,8 +327,12 @@ class Journal:
         user_id: str | None,
     ) -> Entry:
         self._seq += 1
-        kept, kept_bytes = bounded_headers(raw_headers, header_bytes)
-        query = _cut(raw_query, MAX_EVENT_BYTES)
+        # bounded_headers and _cut, their common case inlined: this runs for every request.
+        if header_bytes <= _SMALL_HEAD and len(raw_headers) <= MAX_HEADERS:
+            kept, kept_bytes = raw_headers, header_bytes
+        else:
+            kept, kept_bytes = bounded_headers(raw_headers, header_bytes)
+        query = raw_query if len(raw_query) <= MAX_EVENT_BYTES else _cut(raw_query, MAX_EVENT_BYTES)
         weight = _ENTRY_OVERHEAD + len(path) + len(query) + kept_bytes
         entry = Entry(
             self._seq,
@@ -341,11 +349,16 @@ class Journal:
             journal=self,
             weight=weight,
         )
-        self._entries.append(entry)
+        entries = self._entries
+        entries.append(entry)
         self._bytes += weight
-        if len(self._entries) > self._size or self._bytes > self._max_bytes:
+        if len(entries) > self._size:  # a full journal lets its oldest entry go (_trim's common case, inlined)
+            gone = entries.popleft()
+            self._bytes -= gone.weight
+            gone.journal = None
+        if self._bytes > self._max_bytes:
             self._trim()
-        if self.followed:
+        if self._listeners or self._changed is not None:  # see followed
             self.notify(entry, Change.REQUEST)
         return entry
 
