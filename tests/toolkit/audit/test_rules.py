@@ -12,7 +12,7 @@ from nemo_contract.audit._catalogue import RULES, judge_run
 from nemo_contract.audit._facts import Run, retry_after_of
 from nemo_contract.audit._verdicts import Judgement
 from nemo_contract.protocol import Code, RenderStatus
-from nemo_contract.protocol.shapes import dumps, render_toplevel
+from nemo_contract.protocol.shapes import RenderOutput, dumps, render_toplevel
 
 START = 1_800_000_000.0
 TOKEN = "nmv_usr_" + "a" * 40
@@ -76,7 +76,14 @@ def test_polls_are_about_30_s_apart_neither_too_soon_nor_far_too_late() -> None:
         start = _entry(1, 0, "POST", "/api/render/proxy/lambda")
         polls = [_entry(n, at, "GET", "/api/render/proxy/lambda/r1") for n, at in enumerate(times, 2)]
         pending = dumps(render_toplevel("r1", RenderStatus.PROCESSING, 10))
-        done = dumps(render_toplevel("r1", RenderStatus.COMPLETED, 100, output={"url": "/render-result/x/r1.mp4"}))
+        done = dumps(
+            render_toplevel(
+                "r1",
+                RenderStatus.COMPLETED,
+                100,
+                output=RenderOutput(url="/render-result/x/r1.mp4", duration=1.0, size=1),
+            )
+        )
         answers = {start: pending, **dict.fromkeys(polls[:-1], pending), polls[-1]: done}
         return _judge(_run(start, *polls, answers=answers), "poll-cadence")
 
