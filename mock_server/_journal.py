@@ -176,7 +176,7 @@ class Entry:
 
     def _notify(self, change: Change) -> None:
         journal = self.journal
-        if journal is not None and (journal._listeners or journal._changed is not None):  # see Journal.followed
+        if journal is not None and (journal._listeners or journal._changed is not None):  # anyone listening or waiting?
             journal.notify(self, change)
 
     # -- read -------------------------------------------------------------------------------------------------------
@@ -358,7 +358,7 @@ class Journal:
             gone.journal = None
         if self._bytes > self._max_bytes:
             self._trim()
-        if self._listeners or self._changed is not None:  # see followed
+        if self._listeners or self._changed is not None:  # anyone listening or waiting? If not, nothing to tell
             self.notify(entry, Change.REQUEST)
         return entry
 
@@ -394,11 +394,6 @@ class Journal:
         if self._changed is not None:
             changed, self._changed = self._changed, None
             changed.set()
-
-    @property
-    def followed(self) -> bool:
-        """Whether anyone listens or waits: if not, a change costs nothing to tell."""
-        return bool(self._listeners) or self._changed is not None
 
     def notify(self, entry: Entry, change: Change) -> None:
         for listener in self._listeners:
