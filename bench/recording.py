@@ -144,22 +144,28 @@ def _ten_minutes(path: pathlib.Path) -> None:
     asyncio.run(session())
 
 
+def _resent(exchange: typing.Any) -> tuple[str, str, list[tuple[str, str]], bytes | None]:
+    """A recorded request as a client sends it again: method, URL, headers (no length or host) and body."""
+    from nemo_contract.recording._replay import _body_bytes
+
+    request = exchange.request
+    headers = [(n, v) for n, v in request.headers if n.lower() not in ("content-length", "host")]
+    content = _body_bytes(request.body) if request.body is not None and request.body.parts is None else None
+    return request.method, request.path + (f"?{request.query}" if request.query else ""), headers, content
+
+
 async def _drive(base: str, path: pathlib.Path, transport: typing.Any = None) -> int:
     """Send every recorded request in order and read every answer; returns how many."""
     import httpx
 
     from nemo_contract.recording import load
-    from nemo_contract.recording._replay import _body_bytes
 
     cassette = load(path)
     count = 0
     async with httpx.AsyncClient(base_url=base, transport=transport, timeout=60) as http:
         for exchange in cassette.exchanges:
-            request = exchange.request
-            headers = [(n, v) for n, v in request.headers if n.lower() not in ("content-length", "host")]
-            content = _body_bytes(request.body) if request.body is not None and request.body.parts is None else None
-            url = request.path + (f"?{request.query}" if request.query else "")
-            async with http.stream(request.method, url, headers=headers, content=content) as answer:
+            method, url, headers, content = _resent(exchange)
+            async with http.stream(method, url, headers=headers, content=content) as answer:
                 await answer.aread()
                 if answer.status_code == 599:
                     raise RuntimeError(f"the replay missed #{exchange.x}: {answer.text[:200]}")

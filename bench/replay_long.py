@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 
-from ._common import OUT_DIR, Server, free_port, log, median, percentile
-from .recording import _nemo_mock, _ten_minutes
+from ._common import OUT_DIR, log, median, percentile
+from .recording import _replay, _resent, _ten_minutes
 
 __all__ = ["main"]
 
@@ -44,37 +44,26 @@ def main() -> None:
     import httpx
 
     from nemo_contract.recording import load
-    from nemo_contract.recording._replay import _body_bytes
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUT_DIR / "rec-ten-minutes-1x.jsonl"
     log("replay-long: recording the 10-minute session in-process")
     _ten_minutes(path)
-    cassette = load(path)
-    port = free_port()
     errors: list[float] = []
     started = time.monotonic()
-    with Server.start(
-        "rec-replay-long",
-        _nemo_mock("replay", str(path), "--speed", "1", "--port", str(port)),
-        port,
-        ready_path="/__none__",
-    ) as replay:
-        for exchange in cassette.exchanges:
-            request = exchange.request
-            headers = [(n, v) for n, v in request.headers if n.lower() not in ("content-length", "host")]
-            body = _body_bytes(request.body) if request.body is not None and request.body.parts is None else None
-            url = request.path + (f"?{request.query}" if request.query else "")
+    with _replay("rec-replay-long", path, "1") as replay:
+        for exchange in load(path).exchanges:
+            method, url, headers, body = _resent(exchange)
             if exchange.events:
-                offsets = [(event.at - request.at) / 1000 for event in exchange.events]
-                found = _stream_errors(replay.url, request.method, url, headers, body, offsets)
+                offsets = [(event.at - exchange.request.at) / 1000 for event in exchange.events]
+                found = _stream_errors(replay.url, method, url, headers, body, offsets)
                 log(
-                    f"replay-long: #{exchange.x} {request.path}: {len(found)} of {len(offsets)} events, "
+                    f"replay-long: #{exchange.x} {url}: {len(found)} of {len(offsets)} events, "
                     f"p99 {percentile(found, 99):.2f} ms, max {max(found):.2f} ms"
                 )
                 errors += found
             else:
-                httpx.request(request.method, replay.url + url, headers=headers, content=body, timeout=60)
+                httpx.request(method, replay.url + url, headers=headers, content=body, timeout=60)
     took = time.monotonic() - started
     print(
         f"10-minute session at 1x: {len(errors)} events, replayed in {took:.0f} s; offset error p50 "
