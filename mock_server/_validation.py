@@ -25,6 +25,7 @@ if typing.TYPE_CHECKING:
 __all__ = ["body_validator", "read_valid_json", "validate_body", "validate_query"]
 
 
+@functools.cache
 def body_validator(path: str, method: str, spec_name: str = API_SPEC, media: str = "application/json") -> Validator:
     """A compiled validator for one operation's request body (KeyError when the spec has none)."""
     load_spec(spec_name)["paths"][path][method.lower()]["requestBody"]["content"][media]["schema"]
