@@ -110,11 +110,28 @@ def render_mp4(
 
 def _audio_frames(spans: Sequence[AudioSpan], duration_ms: int) -> Iterator[bytes]:
     """The encoded AAC frames of the track: per frame, the tone at the loudest span playing then, else silence."""
-    frames = -(-duration_ms * _RATE // (1000 * _FRAME))
-    for index in range(frames):
-        at = index * _FRAME * 1000 / _RATE
-        volume = max((v for start, length, v in spans if start <= at < start + length), default=0.0)
+    for volume in _loudness(spans, duration_ms):
         yield _tone_frame(round(min(max(volume, 0.0), 1.0) * _VOLUME_STEPS))
+
+
+def _loudness(spans: Sequence[AudioSpan], duration_ms: int) -> Iterator[float]:
+    """Per frame, the volume of the loudest span playing at its start (0 when none is).
+
+    One sweep over the frames with the spans in start order and a heap of those begun, so a draft with many
+    segments costs (frames + spans) log spans, not frames x spans.
+    """
+    waiting = sorted(spans, key=lambda span: span[0])
+    playing: list[tuple[float, float]] = []  # (-volume, end)
+    next_span = 0
+    for index in range(-(-duration_ms * _RATE // (1000 * _FRAME))):
+        at = index * _FRAME * 1000 / _RATE
+        while next_span < len(waiting) and waiting[next_span][0] <= at:
+            start, length, volume = waiting[next_span]
+            heapq.heappush(playing, (-volume, start + length))
+            next_span += 1
+        while playing and playing[0][1] <= at:  # the loudest has ended: the next loudest may still play
+            heapq.heappop(playing)
+        yield -playing[0][0] if playing else 0.0
 
 
 @functools.lru_cache(maxsize=_VOLUME_STEPS + 1)

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
 from mock_server import _media
-from mock_server._media import MediaInfo, probe, render_mp4
+from mock_server._media import MediaInfo, _loudness, probe, render_mp4
 
 from .. import clips
 
@@ -312,3 +314,22 @@ async def test_a_rendered_file_is_served_with_ranges(tmp_path: Path) -> None:
     assert tail.content == whole[-10:]
     assert beyond.status_code == 416
     assert beyond.headers["content-range"] == f"bytes */{size}"
+
+
+@given(
+    spans=st.lists(
+        st.tuples(st.integers(0, 3000), st.integers(1, 3000), st.floats(0, 1, allow_nan=False)), max_size=12
+    ),
+    duration_ms=st.integers(0, 4000),
+)
+@example(spans=[(0, 64, 0.5), (0, 200, 0.2)], duration_ms=200)  # the louder ends exactly at frame 3 (64 ms)
+def test_the_loudness_sweep_is_the_loudest_span_playing_at_each_frame(
+    spans: list[tuple[int, int, float]], duration_ms: int
+) -> None:
+    """The sweep gives what asking every span at every frame gives (the way it was first written)."""
+    frames = -(-duration_ms * 48000 // (1000 * 1024))
+    expected = [
+        max((v for start, length, v in spans if start <= i * 1024 * 1000 / 48000 < start + length), default=0.0)
+        for i in range(frames)
+    ]
+    assert list(_loudness(spans, duration_ms)) == expected
