@@ -151,9 +151,7 @@ class Emulator:
         latest = max((t.expires_at for t in tokens), default=None)
         return AccountView(
             user_id=user_id,
-            available=account.available,
-            frozen=account.frozen,
-            total=account.available + account.frozen,
+            **account.to_dict(),
             export_allowed=account.export_allowed,
             registered=account.registered,
             expires_at=None if latest is None else iso8601(latest),

@@ -107,7 +107,7 @@ class GuardedHttpToolsProtocol(Guard, HttpToolsProtocol):
         if self._refusal_due and not self.pipeline and self.cycle.response_complete:
             super()._refuse_head()
         else:
-            self._head_since = self._last_read = self.loop.time()  # the next head is due from now
+            self._answered()  # the next head is due from now
 
     def _refuse_head(self) -> None:
         self._refused = True

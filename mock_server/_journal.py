@@ -119,7 +119,6 @@ class Entry:
     token: str | None
     token_ref: str | None
     user_id: str | None
-    header_bytes: int = 0
     status: int | None = None
     code: int | None = None
     response_headers: RawHeaders = ()
@@ -345,7 +344,6 @@ class Journal:
             token,
             token_ref,
             user_id,
-            header_bytes=kept_bytes,
             journal=self,
             weight=weight,
         )

@@ -167,8 +167,6 @@ class Store:
         self.requests_by_token: dict[str, list[float]] = {}
         self.uploads: dict[str, Upload] = {}  # file id -> the stored file
         self.generated: dict[str, dict[str, typing.Any]] = {}  # generated media id -> its state entry
-        #: Claim tokens issued: (user id, session id, expiry). The web page that redeems them is not emulated.
-        self.claims: dict[str, tuple[str, str, float]] = {}
 
     def apply(self, session: Session, delta: typing.Mapping[str, typing.Any]) -> None:
         """A turn's state change lands: the keys it names replace the session's, new media become servable."""
