@@ -35,6 +35,12 @@ def check_url(url: str) -> str:
         raise ValueError(f"{url!r} has no host name")
     if parts.query or parts.fragment:
         raise ValueError(f"{url!r}: a base URL has no query or fragment")
+    import httpx  # its own reading is stricter (a host name must be IDNA): a URL it refuses is one we refuse
+
+    try:
+        httpx.URL(url.strip())
+    except httpx.InvalidURL:
+        raise ValueError(f"{url!r} cannot be read as a URL") from None
     return url.strip().rstrip("/")
 
 

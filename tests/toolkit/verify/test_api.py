@@ -60,6 +60,7 @@ def test_bad_arguments_are_value_errors(options: dict[str, typing.Any], says: st
         ("http://", "has no host name"),
         ("http://example.com/?x=1", "a base URL has no query or fragment"),
         ("http://[::1", "cannot be read as a URL"),
+        ("http://\u2603.com", "cannot be read as a URL"),  # urllib takes it; httpx does not (not IDNA)
     ],
 )
 def test_a_url_that_is_no_base_url_is_a_value_error(url: str, says: str) -> None:
