@@ -6,9 +6,8 @@ is wrong; the HTTP status is only consulted when there is no envelope at all (a 
 
 from __future__ import annotations
 
-import datetime
-import email.utils
 import json
+import time
 import typing
 
 import httpx
@@ -28,7 +27,7 @@ from ._exceptions import (
     UnexpectedResponse,
     UnsupportedFileType,
 )
-from .protocol import ACCEPTED_FORMATS_TEXT, DEFAULT_RETRY_AFTER, DEFAULT_WEB_URL, HTTP_STATUS, Code, Header
+from .protocol import ACCEPTED_FORMATS_TEXT, DEFAULT_WEB_URL, HTTP_STATUS, Code, Header, retry_after_seconds
 from .protocol import fields as f
 
 __all__ = ["api_error", "read_body", "retry_after"]
@@ -61,20 +60,8 @@ _SUMMARIES: dict[int, str] = {
 
 def retry_after(response: httpx.Response, *, now: float | None = None) -> float:
     """Seconds to wait before the one retry of a 429: ``Retry-After`` (seconds or a date), else 30."""
-    value = response.headers.get(Header.RETRY_AFTER.value, "").strip()
-    if value.isdigit():
-        return float(value)
-    if value:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=datetime.UTC)
-            reference = now if now is not None else datetime.datetime.now(datetime.UTC).timestamp()
-            return max(0.0, when.timestamp() - reference)
-    return float(DEFAULT_RETRY_AFTER)
+    value = response.headers.get(Header.RETRY_AFTER.value, "")
+    return retry_after_seconds(value, now=time.time() if now is None else now)
 
 
 def api_error(

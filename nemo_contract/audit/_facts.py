@@ -14,7 +14,7 @@ import json
 import re
 import typing
 
-from ..protocol import ME, PATHS, Code, Header
+from ..protocol import ME, PATHS, Code, Header, retry_after_seconds
 from ..protocol import fields as f
 from ..protocol.shapes import RenderView, read_render
 
@@ -102,21 +102,8 @@ def session_segment(path: str) -> str | None:
 def retry_after_of(entry: Entry) -> float:
     """The wait a 429 asked for: its ``Retry-After`` in seconds (an HTTP date is read too), else 30."""
     wanted = Header.RETRY_AFTER.value.lower().encode("latin-1")
-    for name, value in entry.response_headers:
-        if name.lower() == wanted:
-            text = value.decode("latin-1").strip()
-            if text.isdigit():
-                return float(text)
-            import email.utils
-
-            try:
-                moment = email.utils.parsedate_to_datetime(text)
-            except (TypeError, ValueError):
-                break
-            return max(0.0, moment.timestamp() - entry.real_time)
-    from ..protocol import DEFAULT_RETRY_AFTER
-
-    return float(DEFAULT_RETRY_AFTER)
+    value = next((v for name, v in entry.response_headers if name.lower() == wanted), b"")
+    return retry_after_seconds(value.decode("latin-1"), now=entry.real_time)
 
 
 @dataclasses.dataclass(eq=False)  # no slots: the views below are cached on the instance

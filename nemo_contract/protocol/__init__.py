@@ -57,6 +57,7 @@ __all__ = [
     "TrackType",
     "file_type_for",
     "register_url",
+    "retry_after_seconds",
 ]
 
 DEFAULT_BASE_URL = "https://mega-api-prod.nemovideo.ai"
@@ -74,6 +75,28 @@ CLAIM_PATH = "/workspace/claim"
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 #: "wait 30s and retry once" when no Retry-After header says otherwise.
 DEFAULT_RETRY_AFTER = 30
+
+
+def retry_after_seconds(value: str, *, now: float) -> float:
+    """The seconds a ``Retry-After`` value asks for at ``now`` (a Unix time): a number of seconds, or an HTTP
+    date (UTC when it names no zone); ``DEFAULT_RETRY_AFTER`` when it is empty or unreadable."""
+    import datetime
+    import email.utils
+
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        when = None
+    if when is None:
+        return float(DEFAULT_RETRY_AFTER)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - now)
+
+
 #: "Poll status every 30s" during an export.
 RENDER_POLL_INTERVAL = 30.0
 #: A turn's stream may run for "15 min" at most.

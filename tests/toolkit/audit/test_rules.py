@@ -5,6 +5,9 @@ a path naming the program's own user after the server forgot it. Each is shown f
 from __future__ import annotations
 
 import email.utils
+import time
+
+import pytest
 
 from mock_server import Entry
 from nemo_contract.audit import Expect, Rule, Scenario
@@ -57,6 +60,19 @@ def test_retry_after_is_read_as_seconds_or_a_date_and_is_30_s_without_one() -> N
     assert retry_after_of(limited) == 3.0
     limited.response_headers = [(b"Retry-After", email.utils.formatdate(START + 1 + 12, usegmt=True).encode())]
     assert 11 <= retry_after_of(limited) <= 12
+
+
+def test_a_retry_after_date_without_a_zone_is_utc_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    limited = _entry(1, 1, "GET", "/api/credits/balance/simple", code=Code.RATE_LIMITED, status=429)
+    date = email.utils.formatdate(START + 1 + 12, usegmt=True).replace("GMT", "-0000")  # "-0000": no zone named
+    limited.response_headers = [(b"retry-after", date.encode())]
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert 11 <= retry_after_of(limited) <= 12
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_a_429_without_retry_after_asks_for_30_seconds() -> None:
