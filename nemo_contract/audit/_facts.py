@@ -277,7 +277,12 @@ class Run:
 
     def is_retry(self, entry: Entry) -> bool:
         """Whether this request is the retry of an earlier call that failed recoverably."""
-        return any(self.recoverable(e) and self.retry_of(e) is entry for e in self.entries[: self.number(entry) - 1])
+        return entry in self._retries
+
+    @functools.cached_property
+    def _retries(self) -> set[Entry]:
+        """Every retry of a call that failed recoverably, found once (rules ask ``is_retry`` inside their loops)."""
+        return {retry for e in self.entries if self.recoverable(e) and (retry := self.retry_of(e)) is not None}
 
     @functools.cached_property
     def recovery(self) -> set[Entry]:

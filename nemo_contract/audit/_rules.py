@@ -6,8 +6,8 @@ which is never counted as a pass. Each rule is tripped by a program written with
 (tests/toolkit/audit): a rule that cannot fail would be a defect.
 
 The sources: the two public skill documents (``video-to-generator``, ``auto-generator``) and PROTOCOL.md, the
-emulator's written-down decisions where the documents are silent. The output rules (``_output.py``) and the
-whole-run rules (``_outcome.py``) live apart; ``RULES`` lists them all, in the order reports show them.
+emulator's written-down decisions where the documents are silent. The output rules and the whole-run rules live
+apart, in ``_judging.py``; ``_catalogue.RULES`` lists them all, in the order reports show them.
 """
 
 from __future__ import annotations
