@@ -34,6 +34,7 @@ __all__ = [
     "StreamError",
     "TurnEvent",
     "TypedEvent",
+    "TypedResult",
     "classify",
     "comment_frame",
     "data_frame",
@@ -90,15 +91,20 @@ class AdkEvent(typing.TypedDict, total=False):
     errorMessage: str
 
 
+class TypedResult(typing.TypedDict, total=False):
+    """A typed tool result's ``result``: the tool's response keys, and the state change under ``state_delta``."""
+
+    state_delta: dict[str, JSON]
+
+
 class TypedEvent(typing.TypedDict, total=False):
-    """One event of the typed format (``event_format=typed``); a tool result carries its ``state_delta``."""
+    """One event of the typed format (``event_format=typed``)."""
 
     type: typing.Required[str]
     content: str
     name: str
     args: dict[str, JSON]
-    result: dict[str, JSON]
-    state_delta: dict[str, JSON]
+    result: TypedResult
 
 
 class StreamError(typing.TypedDict):
