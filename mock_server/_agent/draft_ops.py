@@ -11,9 +11,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from nemo_contract.protocol import FileType, TrackType
+from nemo_contract.protocol import FileType, TrackType, shapes
 from nemo_contract.protocol import fields as f
-from nemo_contract.protocol.shapes import GeneratedMedia, Segment
+from nemo_contract.protocol.shapes import GeneratedMedia
 
 from .draft import (
     ASPECTS,
@@ -85,14 +85,7 @@ def music(w: Work, ctx: Ctx, genre: str | None, prompt: str = "") -> tuple[Fact,
         entry = _new_media(w, ctx, total, about)
         url = entry[f.URL]
     (sid,) = segment_ids(ctx, w.draft)
-    segment: Segment = {
-        f.ID: sid,
-        f.LABEL: label,
-        f.START_MS: 0,
-        f.DURATION_MS: total,
-        f.SOURCE_URL: url,
-        f.VOLUME: BGM_VOLUME,
-    }
+    segment = shapes.segment(sid, label, 0, total, **{f.SOURCE_URL: url, f.VOLUME: BGM_VOLUME})
     tracks = w.draft[f.TRACKS]
     bgm_at = [i for i, t in enumerate(tracks) if track_kind(t) == "bgm"]
     others = [t for t in tracks if track_kind(t) != "bgm"]
@@ -101,7 +94,7 @@ def music(w: Work, ctx: Ctx, genre: str | None, prompt: str = "") -> tuple[Fact,
     else:  # BGM goes between the video and the rest, the order of the track summary
         kinds = (TrackType.AUDIO, TrackType.TEXT)
         position = next((i for i, t in enumerate(others) if t.get(f.TRACK_TYPE) in kinds), len(others))
-    others.insert(position, {f.TRACK_TYPE: int(TrackType.AUDIO), f.SEGMENTS: [segment]})
+    others.insert(position, shapes.track(TrackType.AUDIO, [segment]))
     w.draft[f.TRACKS] = others
     shown = {"label": label, "pct": round(BGM_VOLUME * 100), "span": (0, total)}
     action = {"action": "add_bgm", "label": label, "source": url, "volume": BGM_VOLUME}
@@ -137,14 +130,9 @@ def _sfx(w: Work, ctx: Ctx, name: str | None, where: str) -> tuple[Fact, Action]
     name = name or ctx.rng.choice(SFX_PICKS)
     entry = _new_media(w, ctx, length, f"{name} sound effect")
     (sid,) = segment_ids(ctx, w.draft)
-    segment: Segment = {
-        f.ID: sid,
-        f.LABEL: name + SFX_SUFFIX,
-        f.START_MS: start,
-        f.DURATION_MS: length,
-        f.SOURCE_URL: entry[f.URL],
-        f.VOLUME: SFX_VOLUME,
-    }
+    segment = shapes.segment(
+        sid, name + SFX_SUFFIX, start, length, **{f.SOURCE_URL: entry[f.URL], f.VOLUME: SFX_VOLUME}
+    )
     tracks = w.draft[f.TRACKS]
     effects = _tracks(w, "effects")
     if effects:  # it takes the place of any effect it would overlap
@@ -156,7 +144,7 @@ def _sfx(w: Work, ctx: Ctx, name: str | None, where: str) -> tuple[Fact, Action]
         effects[0][f.SEGMENTS] = sorted([*kept, segment], key=lambda s: s[f.START_MS])
     else:  # after the BGM, before the text tracks
         position = next((i for i, t in enumerate(tracks) if t.get(f.TRACK_TYPE) == TrackType.TEXT), len(tracks))
-        tracks.insert(position, {f.TRACK_TYPE: int(TrackType.AUDIO), f.SEGMENTS: [segment]})
+        tracks.insert(position, shapes.track(TrackType.AUDIO, [segment]))
     shown = {"label": name, "where": where, "span": (start, start + length)}
     action = {"action": "add_sound_effect", "label": name, "source": entry[f.URL], "start_ms": start}
     return ("sfx", shown), {**action, "duration_ms": length, "volume": SFX_VOLUME}
@@ -175,10 +163,10 @@ def title(w: Work, ctx: Ctx, text: str) -> Fact:
         if shown == [(text, 0, end)]:
             return ("same_title", {"words": text})
     (sid,) = segment_ids(ctx, w.draft)
-    segment: Segment = {f.ID: sid, f.LABEL: text, f.START_MS: 0, f.DURATION_MS: end, f.CAPTION: text}
+    segment = shapes.segment(sid, text, 0, end, **{f.CAPTION: text})
     kept = [t for t in tracks if track_kind(t) != "title"]
     subtitles_at = next((i for i, t in enumerate(kept) if track_kind(t) == "subtitles"), len(kept))
-    kept.insert(titles_at[0] if titles_at else subtitles_at, {f.TRACK_TYPE: int(TrackType.TEXT), f.SEGMENTS: [segment]})
+    kept.insert(titles_at[0] if titles_at else subtitles_at, shapes.track(TrackType.TEXT, [segment]))
     w.draft[f.TRACKS] = kept
     w.draft[f.META][f.TITLE] = text
     return ("title", {"words": text, "span": (0, end)})
@@ -214,18 +202,12 @@ def _subtitles(w: Work, ctx: Ctx) -> Fact:
     picks = SUBTITLE_PICKS[ctx.lang]
     first = ctx.rng.randrange(len(picks))  # the lines follow on from a seeded one, so no line repeats the last
     ids = segment_ids(ctx, w.draft, count)
-    lines: list[Segment] = [
-        {
-            f.ID: sid,
-            f.LABEL: SUBTITLE_LABEL,
-            f.START_MS: a,
-            f.DURATION_MS: b - a,
-            f.CAPTION: picks[(first + i) % len(picks)],
-        }
+    lines = [
+        shapes.segment(sid, SUBTITLE_LABEL, a, b - a, **{f.CAPTION: picks[(first + i) % len(picks)]})
         for i, (sid, (a, b)) in enumerate(zip(ids, spans, strict=True))
     ]
     kept = [t for t in tracks if track_kind(t) != "subtitles"]
-    kept.insert(before[0] if before else len(kept), {f.TRACK_TYPE: int(TrackType.TEXT), f.SEGMENTS: lines})
+    kept.insert(before[0] if before else len(kept), shapes.track(TrackType.TEXT, lines))
     w.draft[f.TRACKS] = kept
     return ("subtitles", {"lines": count, "span": (start, end)})
 
