@@ -17,6 +17,7 @@ import pathlib
 import typing
 
 from ._commands import CommandError, Commands, Invocation
+from ._reports import report_path, write_report
 
 __all__ = ["DEFAULT_TIMEOUT", "add_commands", "run"]
 
@@ -82,22 +83,14 @@ def add_commands(commands: Commands) -> None:
         metavar="N",
         help="scenarios run at once (default: as many as the machine carries)",
     )
-    parser.add_argument("--json", dest="json_file", metavar="FILE", help="also write the JSON report here")
-    parser.add_argument("--junit", dest="junit_file", metavar="FILE", help="also write a JUnit XML report here")
+    parser.add_argument(
+        "--json", dest="json_file", metavar="FILE", type=pathlib.Path, help="also write the JSON report here"
+    )
+    parser.add_argument(
+        "--junit", dest="junit_file", metavar="FILE", type=pathlib.Path, help="also write a JUnit XML report here"
+    )
     parser.add_argument("--list", action="store_true", help="list the matrix's scenarios and the rules, then exit")
     parser.add_argument("program", nargs=argparse.REMAINDER, metavar="CMD [ARGS...]", help="the program to audit")
-
-
-def _writable(option: str, name: str | None) -> pathlib.Path | None:
-    """A report file's path, checked before anything runs: its folder must exist."""
-    if name is None:
-        return None
-    path = pathlib.Path(name).expanduser()
-    if not path.parent.is_dir():
-        raise CommandError(f"{option} {name}: the folder {path.parent} does not exist", status=2)
-    if path.is_dir():
-        raise CommandError(f"{option} {name}: that is a folder", status=2)
-    return path
 
 
 def _listing(matrix_file: str | None) -> str:
@@ -113,13 +106,6 @@ def _listing(matrix_file: str | None) -> str:
     return "\n".join(lines)
 
 
-def _write(path: pathlib.Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"cannot write {path}: {exc.strerror or exc}", status=2) from None
-
-
 def run(invocation: Invocation) -> int:
     from ..audit import ProgramNotStarted, ScenarioError, audit
 
@@ -133,8 +119,8 @@ def run(invocation: Invocation) -> int:
             return 0
         if not program:
             raise CommandError("no program to audit: nemo-contract audit [options] -- CMD [ARGS...]", status=2)
-        json_path = _writable("--json", args.json_file)
-        junit_path = _writable("--junit", args.junit_file)
+        json_path = report_path("--json", args.json_file)
+        junit_path = report_path("--junit", args.junit_file)
         verdicts = audit(
             program,
             scenarios=args.scenario,
@@ -145,10 +131,8 @@ def run(invocation: Invocation) -> int:
         )
     except (ScenarioError, ProgramNotStarted) as exc:
         raise CommandError(str(exc), status=2) from None
-    if json_path is not None:
-        _write(json_path, verdicts.to_json() + "\n")
-    if junit_path is not None:
-        _write(junit_path, verdicts.to_junit())
+    write_report("--json", json_path, verdicts.to_json() + "\n")
+    write_report("--junit", junit_path, verdicts.to_junit())
     color = out.stdout.isatty() and "NO_COLOR" not in os.environ
     out.result(None, verdicts.report(color=color))
     return 0 if verdicts.passed else 1

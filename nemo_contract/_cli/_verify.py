@@ -17,6 +17,7 @@ import typing
 
 from ..protocol import StatusMode
 from ._commands import CommandError, Commands, Invocation
+from ._reports import report_path, write_report
 
 __all__ = ["add_commands", "run"]
 
@@ -130,22 +131,6 @@ def add_commands(commands: Commands) -> None:
     options.add_argument("--strict", action="store_true", help="a check that could not run fails the run too")
 
 
-def _check_writable(path: pathlib.Path | None, option: str) -> None:
-    if path is not None and not path.parent.is_dir():
-        raise CommandError(f"{option} {path}: the folder {path.parent} does not exist", status=2)
-    if path is not None and path.is_dir():
-        raise CommandError(f"{option} {path}: that is a folder, not a file", status=2)
-
-
-def _write(path: pathlib.Path | None, text: str, option: str) -> None:
-    if path is None:
-        return
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"{option} {path}: cannot write it ({exc.strerror or exc})", status=2) from None
-
-
 @contextlib.contextmanager
 def _scratch_storage(used: bool) -> typing.Iterator[None]:
     """Hypothesis (under Schemathesis) keeps caches in ``./.hypothesis``; a command run in someone's folder keeps
@@ -169,8 +154,8 @@ def _scratch_storage(used: bool) -> typing.Iterator[None]:
 
 def run(invocation: Invocation) -> int:
     args, console = invocation.args, invocation.console
-    _check_writable(args.junit, "--junit")
-    _check_writable(args.json_file, "--json")
+    junit_path = report_path("--junit", args.junit)
+    json_path = report_path("--json", args.json_file)
     from .. import verify as v
 
     options: dict[str, typing.Any] = dict(
@@ -193,7 +178,7 @@ def run(invocation: Invocation) -> int:
             report = v.verify(args.url, **options)
     except (ValueError, ImportError, v.ServerUnreachable) as exc:
         raise CommandError(str(exc), status=2) from None
-    _write(args.junit, v.junit_xml(report), "--junit")
-    _write(args.json_file, v.report_json(report), "--json")
+    write_report("--junit", junit_path, v.junit_xml(report))
+    write_report("--json", json_path, v.report_json(report))
     console.result(report.to_dict(), v.text_summary(report))
     return 0 if report.holds(strict=args.strict) else 1
