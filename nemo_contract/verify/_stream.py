@@ -13,6 +13,7 @@ import json
 import re
 import typing
 
+from ..protocol import EventFormat
 from ..protocol import fields as f
 from ..protocol.events import EventKind, classify
 from ..protocol.specs import schema_validator
@@ -76,13 +77,13 @@ def _evidence(read: StreamRead, note: str, raw: bytes | str, mask: Masker) -> Ev
     return Evidence(request=read.answer.request, status=read.answer.status, note=note, excerpt=mask(excerpt(raw)))
 
 
-def _format(event: dict[str, typing.Any]) -> str | None:
-    """``adk`` or ``typed`` for an event of either format; None for a heartbeat or a stream error."""
+def _format(event: dict[str, typing.Any]) -> EventFormat | None:
+    """The format of an event of either; None for a heartbeat or a stream error."""
     if isinstance(event.get(f.CONTENT), dict):
-        return "adk"
+        return EventFormat.ADK
     kind = event.get(f.TYPE)
     if isinstance(kind, str) and kind != EventKind.HEARTBEAT:
-        return "typed"
+        return EventFormat.TYPED
     return None
 
 
@@ -91,7 +92,7 @@ def frames(read: StreamRead, mask: Masker) -> list[Evidence]:
     format throughout), with no ``event:``, ``id:`` or ``retry:`` field; comments are left to ``heartbeats``."""
     found: list[Evidence] = []
     validator = schema_validator("#/components/schemas/StreamEvent")
-    formats: dict[str, bytes] = {}
+    formats: dict[EventFormat, bytes] = {}
     for frame in frames_of(read)[0]:
         if frame.is_comment:
             continue
@@ -124,7 +125,7 @@ def frames(read: StreamRead, mask: Masker) -> list[Evidence]:
             formats.setdefault(kind, frame.raw)
     if len(formats) > 1:
         note = "ADK events and typed events in one stream: a stream uses one format"
-        found.append(_evidence(read, note, formats["typed"], mask))
+        found.append(_evidence(read, note, formats[EventFormat.TYPED], mask))
     return found
 
 
