@@ -273,11 +273,11 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: typing
         if change is not Change.END:
             return
         status = "-" if entry.status is None else str(entry.status)
-        if entry.events is not None:
-            how = f"stream {entry.end.value if entry.end else 'open'}, {len(entry.events)} events"
+        if entry.stream is not None:
+            how = f"stream {entry.end.value if entry.end else 'open'}, {len(entry.stream)} events"
         else:
             how = "file" if entry.code is None and entry.status == 200 else f"code {entry.code}"
-        if entry.end is StreamEnd.CLIENT_GONE and entry.events is None:
+        if entry.end is StreamEnd.CLIENT_GONE and entry.stream is None:
             how = "client gone"
         print(f"nemo-mock: {entry.method} {entry.path} {status} {how}", flush=True)
 

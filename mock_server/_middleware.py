@@ -130,7 +130,7 @@ class EmulatorMiddleware:
         def journalled_send(message: Message) -> typing.Awaitable[None]:
             if message["type"] == "http.response.body":
                 entry.response_size += len(message.get("body", b""))
-                if not message.get("more_body", False) and entry.events is None:
+                if not message.get("more_body", False) and entry.stream is None:
                     entry.finish(StreamEnd.COMPLETE)
             elif message["type"] == "http.response.start":
                 entry.started(message["status"], message.get("headers", ()))

@@ -13,7 +13,6 @@ import asyncio
 import typing
 
 import anyio.to_thread
-from anyio.streams.memory import MemoryObjectReceiveStream
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -66,13 +65,12 @@ class _TurnResponse(EventSourceResponse):
             shutdown_grace_period=2.0,
         )
 
-    async def _frames(self, events: MemoryObjectReceiveStream[Sent]) -> typing.AsyncIterator[bytes]:
+    async def _frames(self, events: asyncio.Queue[Sent | None]) -> typing.AsyncIterator[bytes]:
         entry = self.entry
-        async with events:
-            async for sent in events:
-                yield sent.frame
-                if entry is not None:  # noted once it is sent (the next one is asked for after that)
-                    entry.add_event(sent.kind, sent.at, sent.frame)
+        while (sent := await events.get()) is not None:
+            yield sent.frame
+            if entry is not None:  # noted once it is sent (the next one is asked for after that)
+                entry.add_event(sent.kind, sent.at, sent.frame)
         self.drained = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

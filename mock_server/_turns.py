@@ -13,15 +13,13 @@ handed out, before the stream closes.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
 import string
 import typing
 import uuid
-
-import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from nemo_contract.protocol import OnDisconnect
 from nemo_contract.protocol.control import StreamEnd
@@ -105,35 +103,38 @@ class Turn:
 
     # -- the task ---------------------------------------------------------------------------------------------------
 
-    def open(self) -> tuple[MemoryObjectReceiveStream[Sent], typing.Coroutine[typing.Any, typing.Any, None]]:
-        """The stream the listener reads, and the coroutine that plays the turn into it."""
-        send, receive = anyio.create_memory_object_stream[Sent](math.inf)
-        return receive, self._play(send)
+    def open(self) -> tuple[asyncio.Queue[Sent | None], typing.Coroutine[typing.Any, typing.Any, None]]:
+        """The queue the listener reads (``None`` marks the end), and the coroutine that plays the turn into it.
 
-    async def _play(self, out: MemoryObjectSendStream[Sent]) -> None:
-        async with out:
-            try:
-                async with contextlib.aclosing(self._timeline()) as events:
-                    async for sent in events:
-                        if self.listening and not await self._hand_out(out, sent):
-                            return
-                if self.end is None:  # the timeline stopped early: only a stopping server does that
-                    self.end = StreamEnd.SHUTDOWN
-            except Exception:
-                logger.exception("turn failed mid-stream")
-                self.end = StreamEnd.ERROR_EVENT
-                await self._hand_out(out, Sent(EventKind.ERROR, EventWriter.error(MID_STREAM_ERROR), self._now()))
-            finally:
-                self.settle()
+        A plain ``asyncio.Queue``: anyio's memory object stream makes a receiver, an event and a raised exception
+        each time its reader waits, and with 2,000 streams open those objects kept the garbage collector busy
+        enough to make heartbeats late (``bench/streams.py``).
+        """
+        out: asyncio.Queue[Sent | None] = asyncio.Queue()
+        return out, self._play(out)
 
-    async def _hand_out(self, out: MemoryObjectSendStream[Sent], sent: Sent) -> bool:
-        """Give one event to the listener; False when the client has gone and the turn must stop."""
+    async def _play(self, out: asyncio.Queue[Sent | None]) -> None:
         try:
-            await out.send(sent)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            self.client_gone()
-            return self.listening or self.on_disconnect is OnDisconnect.CONTINUE
-        return True
+            async with contextlib.aclosing(self._timeline()) as events:
+                async for sent in events:
+                    if not self._hand_out(out, sent):
+                        return
+            if self.end is None:  # the timeline stopped early: only a stopping server does that
+                self.end = StreamEnd.SHUTDOWN
+        except Exception:
+            logger.exception("turn failed mid-stream")
+            self.end = StreamEnd.ERROR_EVENT
+            self._hand_out(out, Sent(EventKind.ERROR, EventWriter.error(MID_STREAM_ERROR), self._now()))
+        finally:
+            self.settle()
+            out.put_nowait(None)
+
+    def _hand_out(self, out: asyncio.Queue[Sent | None], sent: Sent) -> bool:
+        """Give one event to the listener; False when the client has gone and the turn must stop."""
+        if self.listening:
+            out.put_nowait(sent)
+            return True
+        return self.on_disconnect is OnDisconnect.CONTINUE
 
     def client_gone(self) -> None:
         """The listener stopped reading before the turn ended."""
