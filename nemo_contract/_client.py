@@ -23,11 +23,20 @@ import typing
 import anyio
 import httpx
 
-from ._driver import DEFAULT_TIMEOUT, BaseClient, Done, PartFile, PathLike, cut, out_of_time, transport_error
+from ._driver import (
+    DEFAULT_TIMEOUT,
+    BaseClient,
+    Done,
+    PartFile,
+    PathLike,
+    Settings,
+    cut,
+    out_of_time,
+    transport_error,
+)
 from ._exceptions import NemoError
 from ._export import run_export
-from ._identity import SkillIdentity
-from ._models import Credentials, Credits, ExportResult, Message, Snapshot, UploadedFile
+from ._models import Credits, ExportResult, Message, Snapshot, UploadedFile
 from ._operations import credits, snapshot, upload
 from ._ops import (
     CloseStream,
@@ -44,7 +53,6 @@ from ._ops import (
 )
 from ._routing import handle
 from ._turns import converse
-from .protocol import SkillSource
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -71,33 +79,13 @@ class Client(BaseClient):
     def __init__(
         self,
         *,
-        base_url: str | None = None,
-        token: str | None = None,
-        skill: SkillSource | str | SkillIdentity = SkillSource.VIDEO_TO_GENERATOR,
-        skill_file: PathLike | None = None,
-        language: str | None = None,
-        credentials: Credentials | None = None,
-        clock: typing.Callable[[], float] | None = None,
         sleep: typing.Callable[[float], object] | None = None,
-        download_dir: PathLike | None = None,
-        auto_export: bool = True,
-        on_message: typing.Callable[[Message], object] | None = None,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        **settings: typing.Unpack[Settings],
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            token=token,
-            skill=skill,
-            skill_file=skill_file,
-            language=language,
-            credentials=credentials,
-            clock=clock,
-            download_dir=download_dir,
-            auto_export=auto_export,
-            on_message=on_message,
-        )
+        super().__init__(**settings)
         self._sleep = sleep or time.sleep
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=timeout)
@@ -277,33 +265,13 @@ class AsyncClient(BaseClient):
     def __init__(
         self,
         *,
-        base_url: str | None = None,
-        token: str | None = None,
-        skill: SkillSource | str | SkillIdentity = SkillSource.VIDEO_TO_GENERATOR,
-        skill_file: PathLike | None = None,
-        language: str | None = None,
-        credentials: Credentials | None = None,
-        clock: typing.Callable[[], float] | None = None,
         sleep: typing.Callable[[float], object] | None = None,
-        download_dir: PathLike | None = None,
-        auto_export: bool = True,
-        on_message: typing.Callable[[Message], object] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        **settings: typing.Unpack[Settings],
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            token=token,
-            skill=skill,
-            skill_file=skill_file,
-            language=language,
-            credentials=credentials,
-            clock=clock,
-            download_dir=download_dir,
-            auto_export=auto_export,
-            on_message=on_message,
-        )
+        super().__init__(**settings)
         self._sleep = sleep or anyio.sleep
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)

@@ -35,6 +35,7 @@ __all__ = [
     "Done",
     "PartFile",
     "PathLike",
+    "Settings",
     "cut",
     "out_of_time",
     "transport_error",
@@ -140,20 +141,38 @@ def _base_url(given: str | None) -> str:
     return url
 
 
+class Settings(typing.TypedDict, total=False):
+    """The settings both drivers take (keyword-only, see ``Client``); each driver adds its own ``sleep``,
+    ``transport``, ``http_client`` and ``timeout``. The defaults are ``BaseClient``'s."""
+
+    base_url: str | None
+    token: str | None
+    skill: SkillSource | str | SkillIdentity
+    skill_file: PathLike | None
+    language: str | None
+    credentials: Credentials | None
+    clock: typing.Callable[[], float] | None
+    download_dir: PathLike | None
+    auto_export: bool
+    on_message: typing.Callable[[Message], object] | None
+
+
 class BaseClient:
+    """What both drivers share: the ``Settings`` (their defaults are here) made into the flows' ``Core``."""
+
     def __init__(
         self,
         *,
-        base_url: str | None,
-        token: str | None,
-        skill: SkillSource | str | SkillIdentity,
-        skill_file: PathLike | None,
-        language: str | None,
-        credentials: Credentials | None,
-        clock: typing.Callable[[], float] | None,
-        download_dir: PathLike | None,
-        auto_export: bool,
-        on_message: typing.Callable[[Message], object] | None,
+        base_url: str | None = None,
+        token: str | None = None,
+        skill: SkillSource | str | SkillIdentity = SkillSource.VIDEO_TO_GENERATOR,
+        skill_file: PathLike | None = None,
+        language: str | None = None,
+        credentials: Credentials | None = None,
+        clock: typing.Callable[[], float] | None = None,
+        download_dir: PathLike | None = None,
+        auto_export: bool = True,
+        on_message: typing.Callable[[Message], object] | None = None,
     ) -> None:
         url = _base_url(base_url)
         identity = skill if isinstance(skill, SkillIdentity) else SkillIdentity.detect(skill, skill_file=skill_file)

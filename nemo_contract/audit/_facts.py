@@ -14,7 +14,7 @@ import json
 import re
 import typing
 
-from ..protocol import ME, PATHS, Code, Header, retry_after_seconds
+from ..protocol import ME, PATHS, Code, Header, path_pattern, retry_after_seconds
 from ..protocol import fields as f
 from ..protocol.shapes import RenderView, read_render
 
@@ -39,16 +39,9 @@ _FILES = re.compile(r"^/cdn/")
 FILE_ENDPOINTS: typing.Final = ("render_result", "cdn_file")
 
 
-def _pattern(template: str) -> re.Pattern[str]:
-    parts = re.split(r"(\{[a-z_]+\})", template)
-    return re.compile(
-        "^" + "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts) + "$"
-    )
-
-
 #: (method, endpoint name, path pattern) of every operation; the download path is tried before the poll's.
 _ENDPOINTS: typing.Final = tuple(
-    (method, name, _pattern(template))
+    (method, name, path_pattern(template))
     for method, name, template in (
         ("POST", "anonymous_token", PATHS.anonymous_token),
         ("POST", "create_session", PATHS.create_session),
@@ -73,7 +66,7 @@ def endpoint_of(method: str, path: str) -> str | None:
     """The operation a request is (``run_sse``, ``render_poll``...), ``render_result``/``cdn_file`` for the files
     the emulator serves, or None for anything else."""
     for wanted, name, pattern in _ENDPOINTS:
-        if method == wanted and pattern.match(path):
+        if method == wanted and pattern.fullmatch(path):
             return name
     if method == "GET" and _RESULT.match(path):
         return "render_result"
@@ -84,7 +77,7 @@ def endpoint_of(method: str, path: str) -> str | None:
 
 def _segment(path: str, name: str) -> str | None:
     for _, _, pattern in _ENDPOINTS:
-        match = pattern.match(path)
+        match = pattern.fullmatch(path)
         if match and name in pattern.groupindex:
             return match[name]
     return None

@@ -14,6 +14,7 @@ agree.
 from __future__ import annotations
 
 import enum
+import re
 import typing
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "StatusMode",
     "TrackType",
     "file_type_for",
+    "path_pattern",
     "register_url",
     "retry_after_seconds",
 ]
@@ -237,6 +239,13 @@ ENDPOINTS: typing.Final = (
     ("GET", PATHS.render_download),
     ("POST", PATHS.claim_token),
 )
+
+
+def path_pattern(template: str) -> re.Pattern[str]:
+    """The paths a path template (of ``PATHS`` or the specs) stands for, to ``fullmatch``: each ``{name}`` is one
+    path segment, captured under that name (``PATHS.state`` gives ``user`` and ``session_id``)."""
+    pieces = re.split(r"(\{\w+\})", template)
+    return re.compile("".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in pieces))
 
 
 class FileType(enum.StrEnum):

@@ -370,25 +370,26 @@ class RenderOutput(typing.TypedDict):
     size: int | None
 
 
-class RenderToplevel(typing.TypedDict, total=False):
+class _RenderProgress(typing.TypedDict, total=False):
+    """What both render shapes say of a render alike: its id, status and progress, and why it failed."""
+
+    id: typing.Required[str]
+    status: typing.Required[str]
+    progress: typing.Required[int]
+    error: str
+
+
+class RenderToplevel(_RenderProgress, total=False):
     """``render_shape=toplevel``: ``{"code":0,"id","status","progress","output":{"url","duration","size"}}``."""
 
     code: typing.Required[int]
-    id: typing.Required[str]
-    status: typing.Required[str]
-    progress: typing.Required[int]
     output: RenderOutput
-    error: str
 
 
-class RenderWrappedData(typing.TypedDict, total=False):
-    id: typing.Required[str]
-    status: typing.Required[str]
-    progress: typing.Required[int]
+class RenderWrappedData(_RenderProgress, total=False):
     createdAt: typing.Required[int]
     completedAt: int
     outputUrl: str
-    error: str
 
 
 class RenderWrapped(typing.TypedDict):

@@ -17,6 +17,7 @@ import re
 import typing
 
 from ..protocol import fields as f
+from ..protocol import path_pattern
 from ..protocol.shapes import message_text
 
 __all__ = ["Discriminator", "discriminators", "operation"]
@@ -35,13 +36,7 @@ def _templates() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
     found = []
     for template, operations in load_spec(API_SPEC)["paths"].items():
         literal = len(re.sub(r"\{[^}]*\}", "", template))
-        pattern = re.compile(
-            "".join(
-                f"(?P<{piece[1:-1]}>[^/]+?)" if piece.startswith("{") else re.escape(piece)
-                for piece in re.split(r"(\{[^}]*\})", template)
-                if piece
-            )
-        )
+        pattern = path_pattern(template)
         for method, operation_ in operations.items():
             if isinstance(operation_, dict) and "operationId" in operation_:
                 found.append((literal, method.upper(), operation_["operationId"], pattern))

@@ -38,6 +38,7 @@ from ..protocol import (
     DROPPED_STREAM_WAIT,
     PATHS,
     Code,
+    path_pattern,
 )
 from ..protocol.events import EventKind
 from ._report import describe, stream_kinds
@@ -54,7 +55,7 @@ RECOVERABLE = {
     Code.TOKEN_INVALID: "re-acquire a token via /api/auth/anonymous-token and retry",
     Code.SESSION_NOT_FOUND: "create a new session and retry",
 }
-_ROUTES = [(re.compile("^" + re.sub(r"\{[a-z_]+\}", "[^/]+", template) + "$"), template) for template in PATHS]
+_ROUTES = [(path_pattern(template), template) for template in PATHS]
 _RAW_JSON = re.compile(r'[{\[]\s*"[^"\n]{1,64}"\s*:')
 _RECOVERY_ROUTES = {PATHS.anonymous_token, PATHS.create_session}
 
@@ -62,7 +63,7 @@ _RECOVERY_ROUTES = {PATHS.anonymous_token, PATHS.create_session}
 def route_of(path: str) -> str | None:
     """The API path template a path is an instance of (None outside the API: a download link, say)."""
     for pattern, template in _ROUTES:
-        if pattern.match(path):
+        if pattern.fullmatch(path):
             return template
     return None
 

@@ -42,9 +42,9 @@ def _ok(data: dict[str, object]) -> httpx.Response:
 
 def test_settings_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        Client("https://example.test")  # type: ignore[call-arg]
+        Client("https://example.test")  # type: ignore[call-arg, arg-type]
     with pytest.raises(TypeError):
-        AsyncClient("https://example.test")  # type: ignore[call-arg]
+        AsyncClient("https://example.test")  # type: ignore[call-arg, arg-type]
 
 
 def test_base_url_and_token_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
