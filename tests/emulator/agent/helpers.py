@@ -20,7 +20,7 @@ BASE_TIMELINE = (
 )
 
 
-def language_of(message: str) -> str:
+def language_of(message: str) -> typing.Literal["en", "zh"]:
     """The language a user writing ``message`` asks in: Chinese for Chinese words, else English."""
     return "zh" if CJK.search(message) else "en"
 
