@@ -20,6 +20,18 @@ BASE_TIMELINE = (
 )
 
 
+def language_of(message: str) -> typing.Literal["en", "zh"]:
+    """The language a user writing ``message`` asks in: Chinese for Chinese words, else English."""
+    return "zh" if CJK.search(message) else "en"
+
+
+def with_language(*cases: str | tuple[typing.Any, ...]) -> list[tuple[typing.Any, ...]]:
+    """Parameters ``(message, language, *expected)`` from ``message`` or ``(message, *expected)``: each message
+    asked in its own language."""
+    rows = [(case,) if isinstance(case, str) else case for case in cases]
+    return [(message, language_of(message), *expected) for message, *expected in rows]
+
+
 def segment(sid: str, label: str, st_ms: int, d_ms: int, **extra: typing.Any) -> dict[str, typing.Any]:
     return {"id": sid, "n": label, "st": st_ms, "d": d_ms, **extra}
 

@@ -23,6 +23,7 @@ from .helpers import (
     segment,
     state,
     video,
+    with_language,
 )
 
 # -- the edits the documents advertise beyond those: subtitles, sound effects, speed, filters, cuts ------------
@@ -46,14 +47,7 @@ def _valid(after: dict[str, typing.Any], schema_errors: SchemaErrors) -> dict[st
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("add subtitles", "en"),
-        ("add captions", "en"),
-        ("please add some subtitles", "en"),
-        ("加字幕", "zh"),
-        ("添加字幕", "zh"),
-        ("给视频加上字幕", "zh"),
-    ],
+    with_language("add subtitles", "add captions", "please add some subtitles", "加字幕", "添加字幕", "给视频加上字幕"),
 )
 def test_subtitles_are_lines_on_a_text_track_of_their_own(
     message: str, language: str, schema_errors: SchemaErrors
@@ -83,7 +77,7 @@ def test_subtitles_follow_the_video_and_survive_a_new_title(schema_errors: Schem
     assert again.kind == "chat" and not again.steps and again.closing and "Timeline panel" in again.closing
 
 
-@pytest.mark.parametrize(("message", "language"), [("remove the subtitles", "en"), ("删除字幕", "zh")])
+@pytest.mark.parametrize(("message", "language"), with_language("remove the subtitles", "删除字幕"))
 def test_removing_subtitles_keeps_the_title(message: str, language: str) -> None:
     with_lines = edited("add subtitles")["draft"]
     after = edited(message, language, with_lines)["draft"]
@@ -93,14 +87,14 @@ def test_removing_subtitles_keeps_the_title(message: str, language: str) -> None
 
 @pytest.mark.parametrize(
     ("message", "language", "name", "start"),
-    [
-        ("add a sound effect at the start", "en", None, 0),
-        ("add a whoosh sound effect at the beginning", "en", "Whoosh", 0),
-        ("add a pop sound at the end", "en", "Pop", 8500),
-        ("在开头加个音效", "zh", None, 0),
-        ("在开头添加一个音效", "zh", None, 0),
-        ("在结尾加一个嗖的音效", "zh", "Whoosh", 8500),
-    ],
+    with_language(
+        ("add a sound effect at the start", None, 0),
+        ("add a whoosh sound effect at the beginning", "Whoosh", 0),
+        ("add a pop sound at the end", "Pop", 8500),
+        ("在开头加个音效", None, 0),
+        ("在开头添加一个音效", None, 0),
+        ("在结尾加一个嗖的音效", "Whoosh", 8500),
+    ),
 )
 def test_a_sound_effect_is_a_short_generated_audio_segment(
     message: str, language: str, name: str | None, start: int, schema_errors: SchemaErrors
@@ -135,13 +129,13 @@ def test_music_edits_leave_sound_effects_alone() -> None:
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("speed up the first clip", "en"),
-        ("make the first clip faster", "en"),
-        ("speed up the 1st clip to 2x", "en"),
-        ("把第一个片段加速", "zh"),
-        ("第一个片段加速到2倍", "zh"),
-    ],
+    with_language(
+        "speed up the first clip",
+        "make the first clip faster",
+        "speed up the 1st clip to 2x",
+        "把第一个片段加速",
+        "第一个片段加速到2倍",
+    ),
 )
 def test_speeding_up_a_clip_shortens_it_and_moves_the_rest(
     message: str, language: str, schema_errors: SchemaErrors
@@ -171,8 +165,7 @@ def test_speed_changes_in_both_directions() -> None:
 
 
 @pytest.mark.parametrize(
-    ("message", "language"),
-    [("remove the title", "en"), ("delete the title", "en"), ("删除标题", "zh"), ("去掉标题", "zh")],
+    ("message", "language"), with_language("remove the title", "delete the title", "删除标题", "去掉标题")
 )
 def test_removing_the_title(message: str, language: str, schema_errors: SchemaErrors) -> None:
     with_lines = edited("add subtitles")["draft"]
@@ -189,15 +182,15 @@ def test_removing_the_title(message: str, language: str, schema_errors: SchemaEr
 
 @pytest.mark.parametrize(
     ("message", "language", "look"),
-    [
-        ("make it black and white", "en", "grayscale"),
-        ("black & white please", "en", "grayscale"),
-        ("apply a grayscale filter", "en", "grayscale"),
-        ("give it a sepia look", "en", "sepia"),
-        ("变成黑白", "zh", "grayscale"),
-        ("加个黑白滤镜", "zh", "grayscale"),
-        ("调成复古色调", "zh", "sepia"),
-    ],
+    with_language(
+        ("make it black and white", "grayscale"),
+        ("black & white please", "grayscale"),
+        ("apply a grayscale filter", "grayscale"),
+        ("give it a sepia look", "sepia"),
+        ("变成黑白", "grayscale"),
+        ("加个黑白滤镜", "grayscale"),
+        ("调成复古色调", "sepia"),
+    ),
 )
 def test_a_filter_goes_on_every_clip(message: str, language: str, look: str, schema_errors: SchemaErrors) -> None:
     after = _valid(edited(message, language, _three_clips()), schema_errors)["draft"]
@@ -208,7 +201,7 @@ def test_a_filter_goes_on_every_clip(message: str, language: str, look: str, sch
     assert unfiltered == _three_clips()  # nothing else changed
 
 
-@pytest.mark.parametrize(("message", "language"), [("remove the filter", "en"), ("去掉滤镜", "zh")])
+@pytest.mark.parametrize(("message", "language"), with_language("remove the filter", "去掉滤镜"))
 def test_a_filter_comes_off(message: str, language: str) -> None:
     grey = edited("make it black and white")["draft"]
     assert edited(message, language, grey)["draft"] == draft()
@@ -217,13 +210,13 @@ def test_a_filter_comes_off(message: str, language: str) -> None:
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("put the music at 20%", "en"),
-        ("set the music to 20%", "en"),
-        ("turn the music down to 20%", "en"),
-        ("把音乐调到20%", "zh"),
-        ("音乐调到百分之二十", "zh"),
-    ],
+    with_language(
+        "put the music at 20%",
+        "set the music to 20%",
+        "turn the music down to 20%",
+        "把音乐调到20%",
+        "音乐调到百分之二十",
+    ),
 )
 def test_music_at_a_percentage(message: str, language: str, schema_errors: SchemaErrors) -> None:
     after = _valid(edited(message, language), schema_errors)
@@ -233,13 +226,9 @@ def test_music_at_a_percentage(message: str, language: str, schema_errors: Schem
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("cut the last 2 seconds", "en"),
-        ("trim the last 2s", "en"),
-        ("take 2 seconds off the end", "en"),
-        ("剪掉最后2秒", "zh"),
-        ("把最后两秒剪掉", "zh"),
-    ],
+    with_language(
+        "cut the last 2 seconds", "trim the last 2s", "take 2 seconds off the end", "剪掉最后2秒", "把最后两秒剪掉"
+    ),
 )
 def test_cutting_the_end(message: str, language: str, schema_errors: SchemaErrors) -> None:
     after = _valid(edited(message, language, _three_clips()), schema_errors)["draft"]

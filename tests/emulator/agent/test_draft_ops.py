@@ -15,6 +15,7 @@ from .helpers import (
     segment,
     state,
     video,
+    with_language,
 )
 
 # -- edits, one intent at a time, in both languages -----------------------------------------------------------
@@ -22,12 +23,7 @@ from .helpers import (
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("add jazz music", "en"),
-        ("add some jazz background music", "en"),
-        ("加点爵士音乐", "zh"),
-        ("换成爵士配乐", "zh"),
-    ],
+    with_language("add jazz music", "add some jazz background music", "加点爵士音乐", "换成爵士配乐"),
 )
 def test_add_music_with_a_genre_replaces_the_bgm(message: str, language: str) -> None:
     after = edited(message, language)
@@ -38,16 +34,9 @@ def test_add_music_with_a_genre_replaces_the_bgm(message: str, language: str) ->
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("add music", "en"),
-        ("add bgm", "en"),
-        ("add a soundtrack", "en"),
-        ("background music please", "en"),
-        ("添加音乐", "zh"),
-        ("加音乐", "zh"),
-        ("背景音乐", "zh"),
-        ("配乐", "zh"),
-    ],
+    with_language(
+        "add music", "add bgm", "add a soundtrack", "background music please", "添加音乐", "加音乐", "背景音乐", "配乐"
+    ),
 )
 def test_add_music_without_a_genre_picks_one(message: str, language: str) -> None:
     base = draft()
@@ -60,16 +49,16 @@ def test_add_music_without_a_genre_picks_one(message: str, language: str) -> Non
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("remove the music", "en"),
-        ("delete the bgm", "en"),
-        ("no music", "en"),
-        ("mute the music", "en"),
-        ("删除音乐", "zh"),
-        ("去掉音乐", "zh"),
-        ("去掉背景音乐", "zh"),
-        ("不要音乐", "zh"),
-    ],
+    with_language(
+        "remove the music",
+        "delete the bgm",
+        "no music",
+        "mute the music",
+        "删除音乐",
+        "去掉音乐",
+        "去掉背景音乐",
+        "不要音乐",
+    ),
 )
 def test_remove_music(message: str, language: str) -> None:
     after = edited(message, language)["draft"]
@@ -81,17 +70,17 @@ def test_remove_music(message: str, language: str) -> None:
 
 @pytest.mark.parametrize(
     ("message", "language", "title"),
-    [
-        ('add title "Summer Vibes"', "en", "Summer Vibes"),
-        ("add a title “Summer Vibes”", "en", "Summer Vibes"),
-        ("title: Summer Vibes", "en", "Summer Vibes"),
-        ('text "Summer Vibes"', "en", "Summer Vibes"),
-        ("add title 'Summer Vibes'", "en", "Summer Vibes"),
-        ("添加标题“夏日”", "zh", "夏日"),
-        ("标题「夏日」", "zh", "夏日"),
-        ('添加标题"夏日"', "zh", "夏日"),
-        ("标题：夏日", "zh", "夏日"),
-    ],
+    with_language(
+        ('add title "Summer Vibes"', "Summer Vibes"),
+        ("add a title “Summer Vibes”", "Summer Vibes"),
+        ("title: Summer Vibes", "Summer Vibes"),
+        ('text "Summer Vibes"', "Summer Vibes"),
+        ("add title 'Summer Vibes'", "Summer Vibes"),
+        ("添加标题“夏日”", "夏日"),
+        ("标题「夏日」", "夏日"),
+        ('添加标题"夏日"', "夏日"),
+        ("标题：夏日", "夏日"),
+    ),
 )
 def test_title(message: str, language: str, title: str) -> None:
     after = edited(message, language)["draft"]
@@ -101,16 +90,16 @@ def test_title(message: str, language: str, title: str) -> None:
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("trim to 8 seconds", "en"),
-        ("cut it to 8s", "en"),
-        ("make it 8 seconds long", "en"),
-        ("shorten to 8 s", "en"),
-        ("剪到8秒", "zh"),
-        ("缩短到8秒", "zh"),
-        ("裁剪为8秒", "zh"),
-        ("缩短到八秒", "zh"),
-    ],
+    with_language(
+        "trim to 8 seconds",
+        "cut it to 8s",
+        "make it 8 seconds long",
+        "shorten to 8 s",
+        "剪到8秒",
+        "缩短到8秒",
+        "裁剪为8秒",
+        "缩短到八秒",
+    ),
 )
 def test_trim(message: str, language: str) -> None:
     after = edited(message, language)["draft"]
@@ -143,26 +132,26 @@ def test_a_trim_that_changes_nothing_is_a_chat(message: str) -> None:
 
 @pytest.mark.parametrize(
     ("message", "language", "ratio"),
-    [
-        ("9:16", "en", "9:16"),
-        ("make it vertical", "en", "9:16"),
-        ("for tiktok", "en", "9:16"),
-        ("reels", "en", "9:16"),
-        ("portrait please", "en", "9:16"),
-        ("16:9", "en", "16:9"),
-        ("landscape", "en", "16:9"),
-        ("horizontal", "en", "16:9"),
-        ("for youtube", "en", "16:9"),
-        ("square", "en", "1:1"),
-        ("1:1", "en", "1:1"),
-        ("4:5", "en", "4:5"),
-        ("4:3", "en", "4:3"),
-        ("竖屏", "zh", "9:16"),
-        ("横屏", "zh", "16:9"),
-        ("方形", "zh", "1:1"),
-        ("正方形", "zh", "1:1"),
-        ("改成9：16", "zh", "9:16"),
-    ],
+    with_language(
+        ("9:16", "9:16"),
+        ("make it vertical", "9:16"),
+        ("for tiktok", "9:16"),
+        ("reels", "9:16"),
+        ("portrait please", "9:16"),
+        ("16:9", "16:9"),
+        ("landscape", "16:9"),
+        ("horizontal", "16:9"),
+        ("for youtube", "16:9"),
+        ("square", "1:1"),
+        ("1:1", "1:1"),
+        ("4:5", "4:5"),
+        ("4:3", "4:3"),
+        ("竖屏", "9:16"),
+        ("横屏", "16:9"),
+        ("方形", "1:1"),
+        ("正方形", "1:1"),
+        ("改成9：16", "9:16"),
+    ),
 )
 def test_aspect_ratio(message: str, language: str, ratio: str) -> None:
     sizes = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350), "4:3": (1440, 1080)}
@@ -175,18 +164,18 @@ def test_aspect_ratio(message: str, language: str, ratio: str) -> None:
 
 @pytest.mark.parametrize(
     ("message", "language", "name"),
-    [
-        ("add transitions", "en", "fade"),
-        ("crossfade", "en", "fade"),
-        ("fade between clips", "en", "fade"),
-        ("add dissolve transitions", "en", "dissolve"),
-        ("add a wipe transition", "en", "wipe"),
-        ("slide transitions", "en", "slide"),
-        ("zoom transition", "en", "zoom"),
-        ("加转场", "zh", "fade"),
-        ("添加过渡", "zh", "fade"),
-        ("添加叠化过渡", "zh", "dissolve"),
-    ],
+    with_language(
+        ("add transitions", "fade"),
+        ("crossfade", "fade"),
+        ("fade between clips", "fade"),
+        ("add dissolve transitions", "dissolve"),
+        ("add a wipe transition", "wipe"),
+        ("slide transitions", "slide"),
+        ("zoom transition", "zoom"),
+        ("加转场", "fade"),
+        ("添加过渡", "fade"),
+        ("添加叠化过渡", "dissolve"),
+    ),
 )
 def test_transitions_split_a_lone_clip(message: str, language: str, name: str) -> None:
     after = edited(message, language)["draft"]
@@ -208,19 +197,19 @@ def test_transitions_go_between_existing_clips() -> None:
 
 @pytest.mark.parametrize(
     ("message", "language", "percent"),
-    [
-        ("volume to 50%", "en", 50),
-        ("set the music volume to 0.5", "en", 50),
-        ("music volume 80%", "en", 80),
-        ("louder", "en", 50),
-        ("make the music quieter", "en", 20),
-        ("softer", "en", 20),
-        ("volume to 150%", "en", 100),
-        ("音量调到50%", "zh", 50),
-        ("音量50%", "zh", 50),
-        ("大声点", "zh", 50),
-        ("小声点", "zh", 20),
-    ],
+    with_language(
+        ("volume to 50%", 50),
+        ("set the music volume to 0.5", 50),
+        ("music volume 80%", 80),
+        ("louder", 50),
+        ("make the music quieter", 20),
+        ("softer", 20),
+        ("volume to 150%", 100),
+        ("音量调到50%", 50),
+        ("音量50%", 50),
+        ("大声点", 50),
+        ("小声点", 20),
+    ),
 )
 def test_volume(message: str, language: str, percent: int) -> None:
     after = edited(message, language)["draft"]

@@ -25,6 +25,7 @@ from .helpers import (
     state,
     upload,
     video,
+    with_language,
 )
 
 # -- determinism ----------------------------------------------------------------------------------------------
@@ -159,14 +160,7 @@ def test_generation_in_chinese() -> None:
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("add music", "en"),
-        ("trim to 5 seconds", "en"),
-        ("make it vertical", "en"),
-        ("添加音乐", "zh"),
-        ("剪到5秒", "zh"),
-        ("竖屏", "zh"),
-    ],
+    with_language("add music", "trim to 5 seconds", "make it vertical", "添加音乐", "剪到5秒", "竖屏"),
 )
 @pytest.mark.parametrize("uploads", [[], [upload("a.mp4", "video", 5.0)]])
 def test_an_edit_on_an_empty_draft_asks_for_a_generation(
@@ -282,14 +276,9 @@ def test_ids_and_urls() -> None:
 
 @pytest.mark.parametrize(
     ("message", "language"),
-    [
-        ("add a 3D hologram", "en"),
-        ("make the actor smile", "en"),
-        ("change the voice", "en"),
-        ("加一个3D全息投影", "zh"),
-        ("让演员笑一下", "zh"),
-        ("换个声音", "zh"),
-    ],
+    with_language(
+        "add a 3D hologram", "make the actor smile", "change the voice", "加一个3D全息投影", "让演员笑一下", "换个声音"
+    ),
 )
 @pytest.mark.parametrize("with_draft", [True, False])
 def test_an_edit_it_cannot_do_is_a_free_chat_that_says_so(message: str, language: str, with_draft: bool) -> None:

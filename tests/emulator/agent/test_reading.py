@@ -15,6 +15,7 @@ from .helpers import (
     CJK,
     draft,
     edited,
+    language_of,
     plan,
     state,
 )
@@ -123,7 +124,7 @@ def test_absurd_lengths_are_clamped() -> None:
     ],
 )
 def test_each_phrase_is_read_as_one_edit(message: str, kind: str, value: typing.Any) -> None:
-    said = read(message, "zh" if CJK.search(message) else "en")
+    said = read(message, language_of(message))
     assert [(op.kind, op.value) for op in said.ops] == [(kind, value)]
     assert said.unsupported == () and said.strength == 0
 

@@ -26,6 +26,7 @@ from . import broken
 
 Step = tuple[str, dict[str, typing.Any]]
 GENERATE: Step = ("generate", {"text": "generate a 10-second video of ocean waves"})
+CUT_GENERATION: list[Step] = [("cut_next_stream", {"after": 2}), GENERATE]  # its stream stops after two events
 
 
 def machine_of(make: typing.Callable[[Wiring], ClientAdapter]) -> type[ClientMachine]:
@@ -104,25 +105,25 @@ CASES = [
     ),
     pytest.param(
         broken.Swallowing,
-        [("cut_next_stream", {"after": 2}), GENERATE],
+        CUT_GENERATION,
         "nothing changed, and the user was told it went fine",
         id="a cut stream reported as done",
     ),
     pytest.param(
         broken.Minimal,
-        [("cut_next_stream", {"after": 2}), GENERATE],
+        CUT_GENERATION,
         "the stream stopped before the turn finished and the client never read the state",
         id="no recovery of a cut stream",
     ),
     pytest.param(
         functools.partial(broken.Minimal, reads_state_after_turn=True),
-        [("cut_next_stream", {"after": 2}), GENERATE],
+        CUT_GENERATION,
         "s after the stream's last event (wait 30 s, read the state",
         id="no wait before reading the state",
     ),
     pytest.param(
         functools.partial(broken.Minimal, reads_state_after_turn=True, turns_fail=True),
-        [("cut_next_stream", {"after": 2}), GENERATE],
+        CUT_GENERATION,
         "a failure was reported after 1 read(s) of the state",
         id="a failure after one unchanged read",
     ),

@@ -115,32 +115,44 @@ class Ok1001(Broken):
         return status, body
 
 
-class BufferedStream(Broken):
+class BrokenStream(Broken):
+    """A server that alters /run_sse alone, chunk by chunk: ``stream`` says what to send now and what to keep back
+    until the same stream's next chunk (nothing is kept after its last)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        self._kept: dict[int, bytes] = {}
+
+    def chunk(self, scope: Scope, data: bytes, last: bool) -> bytes:
+        if scope["path"] != PATHS.run_sse:
+            return data
+        sent, kept = self.stream(self._kept.pop(id(scope), b""), data, last)
+        if not last:
+            self._kept[id(scope)] = kept
+        return sent
+
+    def stream(self, kept: bytes, data: bytes, last: bool) -> tuple[bytes, bytes]:
+        return kept + data, b""
+
+
+class BufferedStream(BrokenStream):
     """/run_sse holds every event back and sends them all at once when the turn ends."""
 
     breaks = "sse_streaming"
     shows = "buffered, not streamed"
 
-    def __init__(self, app: ASGIApp) -> None:
-        super().__init__(app)
-        self._held: dict[int, list[bytes]] = {}
-
-    def chunk(self, scope: Scope, data: bytes, last: bool) -> bytes:
-        if scope["path"] != PATHS.run_sse:
-            return data
-        held = self._held.setdefault(id(scope), [])
-        held.append(data)
-        return b"".join(self._held.pop(id(scope))) if last else b""
+    def stream(self, kept: bytes, data: bytes, last: bool) -> tuple[bytes, bytes]:
+        return (kept + data, b"") if last else (b"", kept + data)
 
 
-class EventLines(Broken):
+class EventLines(BrokenStream):
     """/run_sse names every event with an `event:` line."""
 
     breaks = "sse_frames"
     shows = "a field `event:`"
 
-    def chunk(self, scope: Scope, data: bytes, last: bool) -> bytes:
-        return re.sub(rb"(?m)^data:", b"event: message\ndata:", data) if scope["path"] == PATHS.run_sse else data
+    def stream(self, kept: bytes, data: bytes, last: bool) -> tuple[bytes, bytes]:
+        return re.sub(rb"(?m)^data:", b"event: message\ndata:", kept + data), b""
 
 
 class OddHeartbeats(Broken):
@@ -153,24 +165,16 @@ class OddHeartbeats(Broken):
         return b": keepalive\n\n" if data == b"data:\n\n" else data
 
 
-class CutLastEvent(Broken):
+class CutLastEvent(BrokenStream):
     """/run_sse ends without the blank line that closes its last event."""
 
     breaks = "sse_close"
     shows = "in the middle of an event"
 
-    def __init__(self, app: ASGIApp) -> None:
-        super().__init__(app)
-        self._last: dict[int, bytes] = {}
-
-    def chunk(self, scope: Scope, data: bytes, last: bool) -> bytes:
-        if scope["path"] != PATHS.run_sse:
-            return data
-        previous = self._last.pop(id(scope), b"")  # one chunk behind, to know which was the last event
-        if last:
-            return previous + data.removesuffix(b"\n\n") if data.strip() else previous.removesuffix(b"\n\n") + data
-        self._last[id(scope)] = data
-        return previous
+    def stream(self, kept: bytes, data: bytes, last: bool) -> tuple[bytes, bytes]:
+        if not last:  # one chunk behind, to know which was the last event
+            return kept, data
+        return (kept + data.removesuffix(b"\n\n") if data.strip() else kept.removesuffix(b"\n\n") + data), b""
 
 
 class UserIdRenamed(Broken):
