@@ -34,6 +34,11 @@ MAX_EPOCH = 253402300799.0
 _IDLE_TURNS = 24
 
 
+def _set(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
+
+
 def iso8601(epoch: float) -> str:
     """UTC time as the documents write it: ``2026-03-18T00:00:00Z``."""
     # Clamped, so a knob like a huge token_lifetime cannot make a time unprintable.
@@ -55,9 +60,8 @@ class VirtualClock:
         self._start_virtual = time.time() if start is None else float(start)
         self._start_real = time.monotonic()
         self._offset = 0.0
-        # Replaced on every advance, so sleepers re-check their deadline against the new time.
-        self._advanced = anyio.Event()
         self._deadlines: dict[int, float] = {}  # what each current sleeper waits for
+        self._woken: dict[int, asyncio.Future[None]] = {}  # what each current sleeper awaits (wake sets them all)
         self._sleepers = 0
 
     def now(self) -> float:
@@ -89,8 +93,8 @@ class VirtualClock:
     def wake(self) -> None:
         """Wake every sleeper to re-check its deadline (and its stop condition) without moving time."""
         self._activity += 1
-        woken, self._advanced = self._advanced, anyio.Event()
-        woken.set()
+        for woken in self._woken.values():
+            _set(woken)
 
     @contextlib.contextmanager
     def autojumping(self, idle: float = 0.0) -> typing.Iterator[None]:
@@ -133,11 +137,16 @@ class VirtualClock:
         """Wait until virtual time reaches ``deadline`` (a real wait of the remainder / time_scale).
 
         Returns False, early, once ``stop()`` is true when the sleeper is woken (see :meth:`wake`).
+
+        Each wait is one future and one timer of the event loop. (It was an anyio cancel scope around an
+        ``anyio.Event`` shared by every sleeper: with 2,000 streams open that made several objects per heartbeat
+        for the garbage collector, and each timed-out waiter was removed from one long list of waiters.)
         """
         self._sleepers += 1
         ticket = self._sleepers
         self._deadlines[ticket] = deadline
         self._activity += 1
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 if self.autojump is not None:
@@ -149,12 +158,16 @@ class VirtualClock:
                     # Past deadlines still yield once, so a burst of due events cannot starve the loop.
                     await anyio.lowlevel.checkpoint()
                     return True
-                advanced = self._advanced
-                real_wait = remaining / self.time_scale if self.time_scale > 0 else math.inf
-                with anyio.move_on_after(real_wait):
-                    await advanced.wait()
+                woken = self._woken[ticket] = loop.create_future()
+                timer = loop.call_later(remaining / self.time_scale, _set, woken) if self.time_scale > 0 else None
+                try:
+                    await woken
+                finally:
+                    if timer is not None:
+                        timer.cancel()
         finally:
             del self._deadlines[ticket]
+            self._woken.pop(ticket, None)
             self._activity += 1
 
     async def sleep(self, seconds: float) -> None:

@@ -77,3 +77,34 @@ def test_the_clock_saturates_at_the_last_printable_moment() -> None:
     assert iso8601(clock.now()) == "9999-12-31T23:59:59Z"
     clock.advance(5)
     assert iso8601(clock.now()) == "9999-12-31T23:59:59Z"
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_sleeper_leaves_nothing_behind() -> None:
+    # 100 virtual seconds at 1e-300 are 1e302 real seconds: the event loop's timer takes it.
+    clock = VirtualClock(time_scale=1e-300, start=0.0)
+    with anyio.move_on_after(0.05) as scope:
+        await clock.sleep_until(100.0)
+    assert scope.cancelled_caught
+    assert clock.next_deadline() is None, "a cancelled sleeper leaves no deadline behind"
+
+
+@pytest.mark.anyio
+async def test_wake_lets_every_sleeper_look_at_its_stop_condition_again() -> None:
+    clock = VirtualClock(time_scale=0, start=0.0)
+    stopping = False
+    results: list[bool] = []
+
+    async def sleeper() -> None:
+        results.append(await clock.sleep_until(100.0, stop=lambda: stopping))
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(sleeper)
+            await anyio.sleep(0.01)
+            assert clock.next_deadline() == 100.0
+            stopping = True
+            clock.wake()
+    assert results == [False, False, False]
+    assert clock.next_deadline() is None
