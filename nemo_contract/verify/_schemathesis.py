@@ -95,16 +95,19 @@ def _per_operation() -> list[dict[str, typing.Any]]:
     ]
 
 
-def _config_data(
+def schemathesis_config(
     *,
-    token: str | None,
-    base_url: str | None,
-    max_examples: int,
-    seed: int | None,
-    phases: typing.Iterable[str],
-    timeout: float | None,
-    status_mode: StatusMode | None,
-) -> dict[str, typing.Any]:
+    token: str | None = None,
+    base_url: str | None = None,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    seed: int | None = None,
+    phases: typing.Iterable[str] = PHASES,
+    timeout: float | None = None,
+    status_mode: StatusMode | None = None,
+) -> schemathesis.Config:
+    """The Schemathesis configuration verify runs with (``seed=None``: derandomized, the same data every run)."""
+    import schemathesis
+
     chosen = set(phases)
     unknown = chosen - set(PHASES)
     if unknown:
@@ -138,33 +141,7 @@ def _config_data(
         data["auth"] = {"openapi": {"bearerAuth": {"bearer": token}}}
     if status_mode is StatusMode.ALWAYS200:
         data["checks"] = {"ignored_auth": {"enabled": False}}
-    return data
-
-
-def schemathesis_config(
-    *,
-    token: str | None = None,
-    base_url: str | None = None,
-    max_examples: int = DEFAULT_MAX_EXAMPLES,
-    seed: int | None = None,
-    phases: typing.Iterable[str] = PHASES,
-    timeout: float | None = None,
-    status_mode: StatusMode | None = None,
-) -> schemathesis.Config:
-    """The Schemathesis configuration verify runs with (``seed=None``: derandomized, the same data every run)."""
-    import schemathesis
-
-    return schemathesis.Config.from_dict(
-        _config_data(
-            token=token,
-            base_url=base_url,
-            max_examples=max_examples,
-            seed=seed,
-            phases=phases,
-            timeout=timeout,
-            status_mode=status_mode,
-        )
-    )
+    return schemathesis.Config.from_dict(data)
 
 
 @functools.cache
