@@ -247,13 +247,6 @@ class Emulator:
 
     # -- helpers every handler needs ------------------------------------------------------------------------------
 
-    def token_ref(self, value: str | None) -> str | None:
-        """How the journal names a bearer token without showing it: ``token#N`` in the order issued."""
-        if not value:
-            return None
-        number = self.store.token_numbers.get(value)
-        return "unknown" if number is None else f"token#{number}"
-
     def authenticate(self, request: Request) -> tuple[Token, Account]:
         """The caller's token and account, or 1001."""
         value: str | None = request.scope.get(BEARER_KEY)

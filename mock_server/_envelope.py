@@ -117,26 +117,38 @@ def loads(raw: bytes) -> typing.Any:
 
 
 _SUCCESS = int(Code.SUCCESS)
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 class EnvelopeResponse(Response):
-    """A JSON answer whose envelope ``code`` is known where it is made (None for JSON without one)."""
+    """A JSON answer whose envelope ``code`` is known where it is made (None for JSON without one).
+
+    Nearly every answer is one, so it does the work of Starlette's ``Response`` for its one case (bytes already
+    encoded, JSON, plain HTTP) in one step each: the head is built at once (Starlette renders the content, then
+    merges headers), and one coroutine notes the code in the journal and sends (Starlette's also checks for a
+    websocket and a background task). Instructions per credits request: ``python -m bench.instructions``.
+    """
 
     media_type = "application/json"
 
     def __init__(
         self, body: bytes, *, code: int | None, status: int = 200, headers: typing.Mapping[str, str] | None = None
     ) -> None:
-        super().__init__(body, status_code=status, headers=headers)
         self.code = code
+        if headers:  # an error's extra headers (Retry-After, Allow): Starlette merges them
+            super().__init__(body, status_code=status, headers=headers)
+            return
+        self.status_code = status
+        self.background = None
+        self.body = body
+        self.raw_headers = [(b"content-length", str(len(body)).encode("latin-1")), _JSON_CONTENT_TYPE]
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> typing.Coroutine[typing.Any, typing.Any, None]:
-        # Not a coroutine of its own: the journal notes the code, then Starlette's answer runs (one frame less on
-        # the path of every request).
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         entry: Entry | None = scope.get(ENTRY_KEY)  # entry_of, inlined
         if entry is not None:
             entry.code = self.code
-        return super().__call__(scope, receive, send)
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 def ok_body(data: typing.Any) -> bytes:

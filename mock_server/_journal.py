@@ -153,7 +153,7 @@ class Entry:
     raw_query: bytes
     raw_headers: RawHeaders  # lower-case names, in the order received (bounded, see bounded_headers)
     token: str | None
-    token_ref: str | None
+    token_number: int | None  # the token's number in the order issued (0: one never issued; None: no token)
     user_id: str | None
     status: int | None = None
     code: int | None = None
@@ -220,6 +220,13 @@ class Entry:
     def events(self) -> list[StreamEvent] | None:
         """A stream's events so far (None for other answers)."""
         return None if self.stream is None else self.stream.read()
+
+    @property
+    def token_ref(self) -> str | None:
+        """How the journal names the bearer token without showing it: ``token#N`` in the order issued, or
+        ``unknown``."""
+        number = self.token_number
+        return None if number is None else f"token#{number}" if number else "unknown"
 
     @property
     def query(self) -> str:
@@ -363,7 +370,7 @@ class Journal:
         raw_headers: RawHeaders,
         header_bytes: int,
         token: str | None,
-        token_ref: str | None,
+        token_number: int | None,
         user_id: str | None,
     ) -> Entry:
         self._seq += 1
@@ -383,7 +390,7 @@ class Journal:
             query,
             kept,
             token,
-            token_ref,
+            token_number,
             user_id,
             journal=self,
             weight=weight,

@@ -119,7 +119,7 @@ class EmulatorMiddleware:
             raw_headers,
             header_bytes,
             token_value or None,
-            emulator.token_ref(token_value),
+            emulator.store.token_numbers.get(token_value, 0) if token_value else None,
             token.user_id if token else None,
         )
         if has_body:

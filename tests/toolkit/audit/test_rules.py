@@ -26,7 +26,7 @@ def _entry(
     seq: int, at: float, method: str, path: str, *, code: int | None = 0, status: int = 200, **more: object
 ) -> Entry:
     headers = [(b"authorization", f"Bearer {TOKEN}".encode()), *more.pop("headers", [])]  # type: ignore[misc]
-    entry = Entry(seq, at, START + at, method, path, b"", headers, TOKEN, "token#1", "anon_1", status=status, code=code)
+    entry = Entry(seq, at, START + at, method, path, b"", headers, TOKEN, 1, "anon_1", status=status, code=code)
     for name, value in more.items():
         setattr(entry, name, value)
     return entry
