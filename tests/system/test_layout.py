@@ -81,6 +81,7 @@ NOT_FIELDS: dict[str, set[str]] = {
     "nemo_contract.audit._watch": {"type", "status"},
     "nemo_contract.recording._proxy": {"type", "status"},
     "nemo_contract.recording._replay": {"type", "status"},
+    "mock_server._envelope": {"type", "status"},
     "mock_server._middleware": {"type", "status"},
     "mock_server._validation": {"type", "name", "content"},
     "nemo_contract.testing._transport": {"type", "status", "state"},
