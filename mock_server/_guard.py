@@ -122,6 +122,7 @@ class Guard:
     _timer: asyncio.TimerHandle | None
     _head_since: float  # when the current head became due
     _last_read: float  # when the last bytes arrived
+    _waited = False  # at the last look, the body was not due (not read, or a 100 not yet sent)
 
     def __init__(
         self,
@@ -202,8 +203,12 @@ class Guard:
         phase = self._phase()
         if phase is Phase.BODY:
             cycle = self._open_cycle()
-            if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
-                self._last_read = now  # the server is not reading, or the client waits for its 100: not late
+            waiting = self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue)
+            # The server is not reading, or the client waits for its 100: not late. Nor just after: the client
+            # was told to go on at some moment since the last look, and its timeout runs from this look.
+            if waiting or self._waited:
+                self._last_read = now
+            self._waited = waiting
             due = self._last_read + limits.body_timeout
         elif phase is Phase.HEAD:
             due = self._head_since + (limits.head_timeout if self._head_started() else limits.keep_alive)
