@@ -117,7 +117,8 @@ def loads(raw: bytes) -> typing.Any:
 
 
 _SUCCESS = int(Code.SUCCESS)
-_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+_JSON = "application/json"
+_JSON_CONTENT_TYPE = (b"content-type", _JSON.encode("latin-1"))
 
 
 class EnvelopeResponse(Response):
@@ -129,7 +130,7 @@ class EnvelopeResponse(Response):
     websocket and a background task). Instructions per credits request: ``python -m bench.instructions``.
     """
 
-    media_type = "application/json"
+    media_type = _JSON
 
     def __init__(
         self, body: bytes, *, code: int | None, status: int = 200, headers: typing.Mapping[str, str] | None = None
