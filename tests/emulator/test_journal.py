@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from mock_server._emulator import Emulator
-from mock_server._journal import MAX_EVENT_BYTES, MAX_VALUE_BYTES, Change, Entry, Journal
+from mock_server._journal import MAX_EVENT_BYTES, MAX_EVENTS_PER_ENTRY, MAX_VALUE_BYTES, Change, Entry, Journal
 from nemo_contract.protocol.control import StreamEnd
 from nemo_contract.protocol.events import EventKind
 from nemo_contract.protocol.specs import ADMIN_SPEC, schema_validator
@@ -211,6 +211,27 @@ def test_the_journal_is_bounded_in_bytes_whatever_clients_send() -> None:
     assert len(journal) < 10_000 and journal.find()[-1].path == "/x/9999"
     kept = journal.find()[-1].events
     assert kept is not None and len(kept[0].data) <= MAX_EVENT_BYTES + len(b"...(cut)")
+
+
+def test_a_streams_events_are_kept_in_order_up_to_the_bound_and_read_back_whole() -> None:
+    journal = Journal(10)
+    entry = _record(journal, "/run_sse", [])
+    entry.start_stream()
+    assert entry.events == [] and not entry.text_sent
+    kinds = [EventKind.TOOL_CALL, EventKind.HEARTBEAT, EventKind.TEXT]
+    for n in range(MAX_EVENTS_PER_ENTRY + 5):
+        entry.add_event(kinds[n % 3], 100.0 + n, b"data: %d\n\n" % n)
+        if n == 1:
+            assert not entry.text_sent, "a tool call and a heartbeat are no text"
+    events = entry.events
+    assert events is not None and len(events) == MAX_EVENTS_PER_ENTRY
+    assert [(e.n, e.kind, e.time, e.data) for e in events[:3]] == [
+        (0, EventKind.TOOL_CALL, 100.0, b"data: 0"),
+        (1, EventKind.HEARTBEAT, 101.0, b"data: 1"),
+        (2, EventKind.TEXT, 102.0, b"data: 2"),
+    ]
+    assert events[-1].n == MAX_EVENTS_PER_ENTRY - 1 and entry.text_sent
+    assert all(e.real_time > 1e9 for e in events)
 
 
 async def test_every_journal_answer_matches_the_admin_spec(client: httpx.AsyncClient, emulator: Emulator) -> None:
